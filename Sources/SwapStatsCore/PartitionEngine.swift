@@ -1,0 +1,223 @@
+/// What became of one event offered to a ``PartitionEngine``.
+public enum IngestOutcome: Sendable, Hashable {
+    /// Accepted and held until the watermark passes it.
+    case buffered
+    /// Older than the watermark, applied at once (`LATE_EVENTS=apply`).
+    case lateApplied
+    /// Older than the watermark, dropped (`LATE_EVENTS=drop`).
+    case lateDropped
+    /// Its `id` was accepted within `DEDUP_TTL`.
+    case duplicate
+    /// Older than the largest window.
+    case expired
+}
+
+/// Counts of what a partition did with its events (the `swapstats_events_*` metrics).
+public struct IngestCounters: Sendable, Equatable {
+    public var accepted = 0
+    public var duplicate = 0
+    public var lateApplied = 0
+    public var lateDropped = 0
+    public var expired = 0
+    public init() {}
+}
+
+/// All the state of one Kafka partition: dedup, watermark and reorder buffer, and the
+/// windows of every token keyed to it. A pure value: no I/O, no clock, no locks; time comes
+/// in as arguments. One shard owns it.
+public struct PartitionEngine: Sendable {
+    public let configuration: EngineConfiguration
+    /// Window lengths in buckets, shortest first.
+    let spans: [Int64]
+    let ttlBuckets: Int64
+    public internal(set) var counters = IngestCounters()
+    /// Newest accepted event time (`Int64.min` before the first).
+    public internal(set) var newestEventTime: Int64 = .min
+    /// Events with `ts` before this are released (or late).
+    public internal(set) var watermark: Int64 = .min
+    /// Newest time seen: event time, and wall time under `CLOCK=wall` (`Int64.min` at first).
+    public internal(set) var clock: Int64 = .min
+    /// The Kafka offset of the next message this state has not seen (set by the caller).
+    public var nextOffset: Int64 = 0
+    var dedup = DedupCache()
+    var buffer = ReorderBuffer()
+    var tokenIndex = FingerprintTable<Int32>(placeholder: -1)
+    var tokens: [TokenWindows?] = []
+    var freeSlots: [Int32] = []
+    var lastSweepBucket: Int64 = .min
+    var lastActivityWall: Int64 = .min
+    var acceptedAtLastTick = 0
+
+    public init(configuration: EngineConfiguration) {
+        self.configuration = configuration
+        spans = configuration.windows.map { $0.millis / configuration.bucketStep }
+        ttlBuckets = configuration.dedupTTL / configuration.bucketStep
+    }
+
+    var largestSpan: Int64 { spans[spans.count - 1] }
+
+    /// Bucket of the clock.
+    var clockBucket: Int64 { clock == .min ? .min : clock / configuration.bucketStep }
+
+    /// `asOf` of this partition's answers: the end of the clock's bucket (nil before any event).
+    public var asOf: Int64? { clock == .min ? nil : (clockBucket + 1) * configuration.bucketStep }
+
+    /// Offers one validated event.
+    @discardableResult
+    public mutating func ingest(_ e: SwapEvent) -> IngestOutcome {
+        let step = configuration.bucketStep
+        let x = e.ts / step
+        let now = clockBucket
+        if now != .min && x <= now - largestSpan {
+            counters.expired += 1
+            return .expired
+        }
+        let deadThrough = now == .min ? Int64.min : now - ttlBuckets
+        if dedup.contains(e.idHash, aliveAfter: deadThrough) {
+            counters.duplicate += 1
+            return .duplicate
+        }
+        if e.ts < watermark {
+            if configuration.latePolicy == .drop {
+                counters.lateDropped += 1
+                return .lateDropped
+            }
+            dedup.insert(e.idHash, bucket: x, deadThrough: deadThrough)
+            counters.accepted += 1
+            counters.lateApplied += 1
+            apply(e, bucket: x)
+            return .lateApplied
+        }
+        dedup.insert(e.idHash, bucket: x, deadThrough: deadThrough)
+        counters.accepted += 1
+        buffer.push(e)
+        if e.ts > newestEventTime {
+            newestEventTime = e.ts
+            watermark = max(watermark, e.ts - configuration.allowedLateness)
+            advanceClock(to: e.ts)
+        }
+        while let r = buffer.pop(before: watermark) { apply(r, bucket: r.ts / step) }
+        return .buffered
+    }
+
+    /// Drives wall time: under `CLOCK=wall` the clock follows it, and a partition that
+    /// accepted nothing for `IDLE_FLUSH` flushes its reorder buffer. Call it after every
+    /// batch and periodically when idle.
+    public mutating func tick(wallNow: Int64) {
+        if counters.accepted != acceptedAtLastTick || lastActivityWall == .min {
+            acceptedAtLastTick = counters.accepted
+            lastActivityWall = wallNow
+        } else if !buffer.isEmpty && wallNow - lastActivityWall >= configuration.idleFlush {
+            flush()
+        }
+        if configuration.clock == .wall { advanceClock(to: wallNow) }
+    }
+
+    /// Releases every buffered event and moves the watermark past the newest event time,
+    /// so later events older than that are late.
+    public mutating func flush() {
+        while let r = buffer.popFirst() { apply(r, bucket: r.ts / configuration.bucketStep) }
+        if newestEventTime != .min { watermark = max(watermark, newestEventTime + 1) }
+    }
+
+    private mutating func apply(_ e: SwapEvent, bucket x: Int64) {
+        if let slot = tokenIndex.find(e.tokenHash, where: { tokens[Int($0)]!.token == e.token }) {
+            tokens[Int(tokenIndex.value(at: slot))]!.apply(e, bucket: x, spans: spans)
+            return
+        }
+        var windows = TokenWindows(first: e, bucket: x, windowCount: spans.count)
+        windows.apply(e, bucket: x, spans: spans)
+        if let free = freeSlots.popLast() {
+            tokens[Int(free)] = windows
+            tokenIndex.insert(e.tokenHash, free)
+        } else {
+            tokens.append(windows)
+            tokenIndex.insert(e.tokenHash, Int32(tokens.count - 1))
+        }
+    }
+
+    private mutating func advanceClock(to time: Int64) {
+        guard time > clock else { return }
+        clock = time
+        let now = clockBucket
+        if lastSweepBucket == .min { lastSweepBucket = now }
+        if now - lastSweepBucket >= max(1, largestSpan / 64) {
+            lastSweepBucket = now
+            sweepTokens(now: now)
+        }
+    }
+
+    /// Frees tokens with no trade left in the largest window.
+    mutating func sweepTokens(now: Int64) {
+        var dead: [UInt64] = []
+        tokenIndex.forEach { hash, slot in
+            if let t = tokens[Int(slot)], !t.isLive(at: now, spans: spans) { dead.append(hash) }
+        }
+        for hash in dead {
+            let slot = tokenIndex.find(hash, where: { tokens[Int($0)].map { !$0.isLive(at: now, spans: spans) } ?? false })!
+            let s = tokenIndex.value(at: slot)
+            tokenIndex.remove(at: slot)
+            tokens[Int(s)] = nil
+            freeSlots.append(s)
+        }
+    }
+
+    /// The token's windows, or nil when it has no trade in the largest window at `asOf`.
+    func windows(of token: String) -> TokenWindows? {
+        let hash = Fingerprint.of(token)
+        guard let slot = tokenIndex.find(hash, where: { tokens[Int($0)]!.token == token }) else { return nil }
+        return tokens[Int(tokenIndex.value(at: slot))]
+    }
+
+    /// The bucket whose end is `asOf`, not before this partition's clock.
+    func bucket(endingAt asOf: Int64?) -> Int64? {
+        let own = clockBucket
+        guard let asOf else { return own == .min ? nil : own }
+        let q = asOf / configuration.bucketStep - 1
+        return own == .min ? q : max(q, own)
+    }
+
+    /// Stats of `token` (lowercased) at `asOf` (default and minimum: this partition's
+    /// ``asOf``), or nil when the token has no trade in the largest window.
+    public func stats(token: String, asOf: Int64? = nil) -> TokenStats? {
+        guard let q = bucket(endingAt: asOf), let t = windows(of: token), t.isLive(at: q, spans: spans) else {
+            return nil
+        }
+        return t.stats(at: q, windows: configuration.windows, spans: spans, step: configuration.bucketStep)
+    }
+
+    /// Stats of every live token at `asOf`, sorted by token.
+    public func allStats(asOf: Int64? = nil) -> [TokenStats] {
+        guard let q = bucket(endingAt: asOf) else { return [] }
+        return tokens.compactMap { t in
+            guard let t, t.isLive(at: q, spans: spans) else { return nil }
+            return t.stats(at: q, windows: configuration.windows, spans: spans, step: configuration.bucketStep)
+        }.sorted { $0.token < $1.token }
+    }
+
+    /// Candles of `interval` ms (a multiple of the step), newest `limit`, oldest first.
+    public func candles(token: String, interval: Int64, limit: Int, asOf: Int64? = nil) -> [Candle]? {
+        let step = configuration.bucketStep
+        guard interval > 0, interval % step == 0, interval <= configuration.largestWindow.millis,
+            let q = bucket(endingAt: asOf), let t = windows(of: token), t.isLive(at: q, spans: spans)
+        else { return nil }
+        return t.candles(at: q, interval: interval / step, limit: limit, spans: spans, step: step)
+    }
+
+    /// Tokens currently held (live or awaiting the next sweep).
+    public var tokenCount: Int { tokenIndex.count }
+
+    /// Events held in the reorder buffer.
+    public var bufferedCount: Int { buffer.count }
+
+    /// Approximate heap bytes of the whole state (windows, dedup, buffer).
+    public var bytes: Int {
+        var n = dedup.bytes + buffer.bytes + tokenIndex.bytes + tokens.capacity * MemoryLayout<TokenWindows?>.stride
+        for t in tokens { if let t { n += t.bytes } }
+        return n
+    }
+
+    /// Dedup entries and their bytes (reported as state memory).
+    public var dedupEntries: Int { dedup.count }
+    public var dedupBytes: Int { dedup.bytes }
+}

@@ -1,0 +1,165 @@
+/// The newest trade per wallet and side, as bucket indices (`.min` for none).
+struct WalletLast: Sendable, Equatable {
+    var buy: Int64
+    var sell: Int64
+    static let none = WalletLast(buy: .min, sell: .min)
+    var any: Int64 { max(buy, sell) }
+}
+
+/// One token's sliding windows: a sparse, sorted run of buckets covering the largest window
+/// behind its newest bucket, and one running ``WindowBody`` per window.
+///
+/// Each body holds the buckets of its window *except the newest one* (`position`), which
+/// keeps changing; an answer adds it in. When the newest bucket moves on, the old one joins
+/// the bodies and the buckets that fell out are subtracted. Answers at a later `asOf`
+/// subtract the buckets that would fall out, without mutating anything.
+struct TokenWindows: Sendable {
+    let token: String
+    /// Live buckets are `buckets[head...]`, sorted by index, all within the largest window
+    /// behind `position`.
+    var buckets: [Bucket]
+    var head = 0
+    /// Per window: position in `buckets` of its oldest bucket (behind `position`).
+    var starts: [Int]
+    var bodies: [WindowBody]
+    var highs = ExtremeStack(isMax: true)
+    var lows = ExtremeStack(isMax: false)
+    var wallets = FingerprintTable<WalletLast>(placeholder: .none)
+    var lastTrade: Trade
+    /// Index of the newest bucket.
+    var position: Int64
+
+    /// A token with one trade.
+    init(first e: SwapEvent, bucket: Int64, windowCount: Int) {
+        token = e.token
+        buckets = [Bucket(index: bucket)]
+        starts = Array(repeating: 0, count: windowCount)
+        bodies = Array(repeating: .empty, count: windowCount)
+        lastTrade = Trade(e)
+        position = bucket
+    }
+
+    /// Applies an accepted trade in bucket `x` (> `position` − largest span).
+    /// - Parameter spans: each window's length in buckets, shortest first.
+    mutating func apply(_ e: SwapEvent, bucket x: Int64, spans: [Int64]) {
+        if x > position { advance(to: x, spans: spans) }
+        var pos = buckets.count - 1
+        if buckets[pos].index != x { pos = insertionPoint(x, spans: spans) }
+        let isCurrent = x == position
+        if !isCurrent {
+            for i in spans.indices where x > position - spans[i] { bodies[i].subtract(buckets[pos]) }
+        }
+        buckets[pos].add(e)
+        if !isCurrent {
+            for i in spans.indices where x > position - spans[i] { bodies[i].add(buckets[pos]) }
+        }
+        track(wallet: e.whoHash, side: e.side, bucket: x, spans: spans)
+        highs.update(index: x, value: buckets[pos].high)
+        lows.update(index: x, value: buckets[pos].low)
+        if e.ts > lastTrade.ts || (e.ts == lastTrade.ts && e.id > lastTrade.id) { lastTrade = Trade(e) }
+        #if SWAPSTATS_INTERNAL_CHECKS
+        checkInvariants(spans: spans)
+        #endif
+    }
+
+    /// Moves the newest bucket to `x`: the old newest joins the bodies, buckets that fall
+    /// out are subtracted, and buckets behind the largest window are freed.
+    private mutating func advance(to x: Int64, spans: [Int64]) {
+        let current = buckets.count - 1
+        for i in spans.indices {
+            let bound = x - spans[i]
+            if position > bound { bodies[i].add(buckets[current]) }
+            var s = starts[i]
+            while s < buckets.count && buckets[s].index <= bound {
+                if s != current { bodies[i].subtract(buckets[s]) }
+                s += 1
+            }
+            starts[i] = s
+            if bodies[i].collapsed { bodies[i] = body(of: s..<buckets.count) }
+        }
+        let oldest = starts[spans.count - 1]
+        head = oldest
+        if head > 16 && head * 2 > buckets.count {
+            buckets.removeFirst(head)
+            for i in starts.indices { starts[i] -= head }
+            head = 0
+        }
+        let bound = x - spans[spans.count - 1]
+        highs.evict(through: bound)
+        lows.evict(through: bound)
+        buckets.append(Bucket(index: x))
+        position = x
+    }
+
+    /// A body built afresh from the buckets at `positions`.
+    func body(of positions: Range<Int>) -> WindowBody {
+        var body = WindowBody.empty
+        for p in positions { body.add(buckets[p]) }
+        return body
+    }
+
+    /// The position of bucket `x` (< `position`), inserted empty when absent.
+    private mutating func insertionPoint(_ x: Int64, spans: [Int64]) -> Int {
+        let p = position(of: x)
+        if p < buckets.count && buckets[p].index == x { return p }
+        buckets.insert(Bucket(index: x), at: p)
+        for i in spans.indices where x <= position - spans[i] { starts[i] += 1 }
+        return p
+    }
+
+    /// First live position whose bucket index is >= `x`.
+    func position(of x: Int64) -> Int {
+        var lo = head
+        var hi = buckets.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if buckets[mid].index < x { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// Moves the wallet's last-appearance counters to bucket `x` when `x` is newer.
+    private mutating func track(wallet: UInt64, side: Side, bucket x: Int64, spans: [Int64]) {
+        var slot = wallets.find(wallet)
+        if slot == nil {
+            if wallets.isFull {
+                let oldest = buckets[head].index
+                wallets.removeAll(where: { _, last in last.any < oldest })
+            }
+            slot = wallets.insert(wallet, .none)
+        }
+        let before = wallets.value(at: slot!)
+        var after = before
+        if side == .buy {
+            if x > before.buy {
+                bump(before.buy, by: -1, \.buyersLast, \.buyers, spans: spans)
+                bump(x, by: 1, \.buyersLast, \.buyers, spans: spans)
+                after.buy = x
+            }
+        } else if x > before.sell {
+            bump(before.sell, by: -1, \.sellersLast, \.sellers, spans: spans)
+            bump(x, by: 1, \.sellersLast, \.sellers, spans: spans)
+            after.sell = x
+        }
+        if after.any > before.any {
+            bump(before.any, by: -1, \.walletsLast, \.wallets, spans: spans)
+            bump(x, by: 1, \.walletsLast, \.wallets, spans: spans)
+        }
+        if after != before { wallets.setValue(after, at: slot!) }
+    }
+
+    /// Changes a distinct-wallet counter of bucket `index` (if still live) and of every
+    /// body that holds it.
+    @inline(__always)
+    private mutating func bump(
+        _ index: Int64, by delta: Int, _ counter: WritableKeyPath<Bucket, UInt32>,
+        _ total: WritableKeyPath<WindowBody, Int>, spans: [Int64]
+    ) {
+        guard index >= buckets[head].index else { return }
+        let p = buckets[buckets.count - 1].index == index ? buckets.count - 1 : position(of: index)
+        buckets[p][keyPath: counter] = UInt32(Int(buckets[p][keyPath: counter]) + delta)
+        if index != position {
+            for i in spans.indices where index > position - spans[i] { bodies[i][keyPath: total] += delta }
+        }
+    }
+}
