@@ -1,0 +1,89 @@
+public import SwapStatsCore
+import Foundation
+
+/// Realistic synthetic swaps: Zipf token popularity, a wallet population, log-normal-ish
+/// sizes, smooth per-token price walks, event times spread evenly over a span, with a share
+/// of small out-of-order jitter and of duplicates. Deterministic for a seed.
+public struct ZipfStream: Sendable {
+    public let tokens: [String]
+    public let wallets: [String]
+    let cdf: [Double]
+    var prices: [Double]
+    var rng: SplitMix64
+    var serial = 0
+    let start: Int64
+    let spacing: Double
+    let jitter: Int64
+    let duplicateShare: Double
+    var recent: [SwapEvent] = []
+
+    /// - Parameters:
+    ///   - span: event time covered by `events` events, in ms.
+    ///   - jitter: events move back in time by up to this many ms (out of order).
+    public init(
+        seed: UInt64, tokens: Int, wallets: Int, exponent: Double = 1.0, events: Int, span: Int64,
+        start: Int64 = 1_763_800_000_000, jitter: Int64 = 0, duplicateShare: Double = 0
+    ) {
+        var rng = SplitMix64(seed: seed)
+        self.tokens = (0..<tokens).map { i in "0x" + Self.hex(UInt64(i) &* 0x9E37_79B9_7F4A_7C15, 40) }
+        self.wallets = (0..<wallets).map { i in "0x" + Self.hex(UInt64(i) &* 0xC2B2_AE3D_27D4_EB4F, 40) }
+        var weights = (1...tokens).map { 1 / pow(Double($0), exponent) }
+        let total = weights.reduce(0, +)
+        var acc = 0.0
+        for i in weights.indices {
+            acc += weights[i] / total
+            weights[i] = acc
+        }
+        cdf = weights
+        prices = (0..<tokens).map { _ in rng.logUniform(1e-6, 1e4) }
+        self.rng = rng
+        self.start = start
+        spacing = Double(span) / Double(max(events, 1))
+        self.jitter = jitter
+        self.duplicateShare = duplicateShare
+    }
+
+    /// The next swap.
+    public mutating func next() -> SwapEvent {
+        if duplicateShare > 0, !recent.isEmpty, rng.chance(duplicateShare) {
+            return recent[Int(rng.next() % UInt64(recent.count))]
+        }
+        serial += 1
+        let u = rng.unit()
+        var lo = 0
+        var hi = cdf.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if cdf[mid] < u { lo = mid + 1 } else { hi = mid }
+        }
+        let t = lo
+        prices[t] *= 1 + (rng.unit() - 0.5) * 0.004
+        let amount = rng.logUniform(0.01, 100_000)
+        let ts = start + Int64(Double(serial) * spacing) - (jitter > 0 ? Int64(rng.next() % UInt64(jitter)) : 0)
+        let e = SwapEvent(
+            id: "0x" + Self.hex(rng.next(), 16) + Self.hex(rng.next(), 16) + Self.hex(rng.next(), 16)
+                + Self.hex(rng.next(), 16) + ":\(serial % 512)",
+            token: tokens[t], who: wallets[Int(rng.next() % UInt64(wallets.count))],
+            side: rng.chance(0.5) ? .buy : .sell, amount: amount, usd: amount * prices[t], ts: ts,
+            price: rng.chance(0.5) ? prices[t] : nil)
+        if duplicateShare > 0 {
+            if recent.count < 1_024 { recent.append(e) } else { recent[serial % 1_024] = e }
+        }
+        return e
+    }
+
+    /// The event as a JSON line (amount as a decimal string, like many producers write it).
+    public static func json(_ e: SwapEvent) -> String {
+        var s = "{\"id\":\"\(e.id)\",\"token\":\"\(e.token)\",\"who\":\"\(e.who)\",\"side\":\"\(e.side.name)\","
+        s += "\"amount\":\"\(e.amount)\",\"usd\":\(e.usd),\"ts\":\(e.ts)"
+        if e.price != e.usd / e.amount { s += ",\"price\":\(e.price)" }
+        return s + "}"
+    }
+
+    static func hex(_ v: UInt64, _ digits: Int) -> String {
+        let s = String(v, radix: 16)
+        let padded = String(repeating: "0", count: max(0, 16 - s.count)) + s
+        if digits <= 16 { return String(padded.suffix(digits)) }
+        return String(repeating: "a", count: digits - 16) + padded
+    }
+}

@@ -1,0 +1,25 @@
+// swift-tools-version: 6.1
+import Foundation
+import PackageDescription
+
+/// SwiftPM names a path dependency after its folder, which is whatever the checkout is called.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+
+// Benchmarks live in their own package so the main build stays light. Always run release:
+//   swift run -c release --package-path bench swapstats-bench all
+let package = Package(
+    name: "swapstats-bench",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(path: "..")],
+    targets: [
+        .target(name: "CMallocInfo"),
+        .executableTarget(
+            name: "swapstats-bench",
+            dependencies: [
+                "CMallocInfo",
+                .product(name: "SwapStatsCore", package: root),
+                .product(name: "SwapStatsTestSupport", package: root),
+            ]
+        )
+    ]
+)

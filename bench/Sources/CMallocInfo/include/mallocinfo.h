@@ -1,0 +1,6 @@
+#ifndef SWAPSTATS_MALLOCINFO_H
+#define SWAPSTATS_MALLOCINFO_H
+#include <stddef.h>
+/// Bytes glibc's allocator has handed out and not had back (after trimming).
+size_t swapstats_heap_in_use(void);
+#endif

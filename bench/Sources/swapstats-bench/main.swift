@@ -1,0 +1,173 @@
+import Foundation
+import CMallocInfo
+import Glibc
+import SwapStatsCore
+import SwapStatsTestSupport
+
+/// Release-built benchmarks of the core. Figures go to bench/README.md with this command:
+///   swift run -c release --package-path bench swapstats-bench [engine|memory|query|decode|all]
+let args = CommandLine.arguments.dropFirst()
+let which = args.first ?? "all"
+let scale = Double(ProcessInfo.processInfo.environment["BENCH_SCALE"] ?? "1") ?? 1
+
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+/// Bytes the allocator has handed out and not had back.
+func heapInUse() -> Int { Int(swapstats_heap_in_use()) }
+
+func report(_ name: String, _ value: Double, _ unit: String) {
+    print(String(format: "%-44@ %14.1f %@", name as NSString, value, unit as NSString))
+}
+
+let configuration = try! EngineConfiguration(clock: .event)
+
+func zipfEvents(_ n: Int, tokens: Int, wallets: Int, span: Int64 = 86_000_000) -> [SwapEvent] {
+    var stream = ZipfStream(
+        seed: 42, tokens: tokens, wallets: wallets, events: n, span: span, jitter: 2_000, duplicateShare: 0.01)
+    var events: [SwapEvent] = []
+    events.reserveCapacity(n)
+    for _ in 0..<n { events.append(stream.next()) }
+    return events
+}
+
+func engineBench() {
+    let n = Int(10_000_000 * scale)
+    print("engine: \(n) events, Zipf(1.0) over 100,000 tokens, 50,000 wallets, 24h span, 1% duplicates, 2s jitter")
+    let baseline = heapInUse()
+    var events = zipfEvents(n, tokens: 100_000, wallets: 50_000)
+    var engine = PartitionEngine(configuration: configuration)
+    let t0 = now()
+    for e in events { engine.ingest(e) }
+    engine.flush()
+    let t1 = now()
+    report("engine ingest, one core", Double(n) / (t1 - t0) / 1e6, "M events/s")
+    report("  accepted / duplicate", Double(engine.counters.accepted), "/ \(engine.counters.duplicate)")
+    events = []
+    let held = heapInUse() - baseline
+    let accepted = Double(engine.counters.accepted)
+    report("state held (malloc), whole engine", Double(held) / 1_048_576, "MiB")
+    report("  per event held in the 24h window", Double(held) / accepted, "B")
+    report("  engine's own estimate per event", Double(engine.bytes) / accepted, "B")
+    report("  dedup per event", Double(engine.dedupBytes) / accepted, "B")
+    report("tokens tracked", Double(engine.tokenCount), "")
+    withExtendedLifetime(engine) {}
+}
+
+func memoryBench() {
+    let n = Int(100_000 * scale)
+    let baseline = heapInUse()
+    var engine = PartitionEngine(configuration: configuration)
+    for i in 0..<n {
+        engine.ingest(
+            SwapEvent(
+                id: "0x" + String(repeating: "ab", count: 32) + ":\(i)", token: "0x\(String(format: "%040x", i))",
+                who: "0x\(String(format: "%040x", i * 7))", side: .buy, amount: 2, usd: 3, ts: 1_763_800_000_000))
+    }
+    engine.flush()
+    let held = heapInUse() - baseline
+    report("idle tokens (one trade each), per token", Double(held) / Double(n), "B")
+    report("  engine's own estimate per token", Double(engine.bytes) / Double(n), "B")
+    withExtendedLifetime(engine) {}
+}
+
+func queryBench() {
+    let n = Int(2_000_000 * scale)
+    let events = zipfEvents(n, tokens: 100_000, wallets: 50_000, span: 86_000_000)
+    var engine = PartitionEngine(configuration: configuration)
+    for e in events { engine.ingest(e) }
+    engine.flush()
+    let stream = ZipfStream(seed: 42, tokens: 100_000, wallets: 1, events: 1, span: 1)
+    var rng = SplitMix64(seed: 7)
+    var samples: [Double] = []
+    var found = 0
+    let hot = stream.tokens[0]
+    for i in 0..<200_000 {
+        let token = i % 2 == 0 ? hot : stream.tokens[Int(rng.next() % 100_000)]
+        let t0 = now()
+        if let s = engine.stats(token: token) { found += s.windows.count }
+        samples.append(now() - t0)
+    }
+    samples.sort()
+    report("stats query, median (hot and random tokens)", samples[samples.count / 2] * 1e9, "ns")
+    report("stats query, p99", samples[samples.count * 99 / 100] * 1e9, "ns")
+    let s = engine.stats(token: hot)!
+    let t0 = now()
+    var bytes = 0
+    for _ in 0..<100_000 { bytes += StatsJSON.encode(s).count }
+    report("encode one stats body (3 windows)", (now() - t0) / 100_000 * 1e9, "ns")
+    print("(\(found) windows answered, \(bytes / 100_000) B per body)")
+}
+
+func decodeBench() {
+    let n = Int(1_000_000 * scale)
+    let events = zipfEvents(n, tokens: 1_000, wallets: 5_000)
+    let lines = events.map { Array(ZipfStream.json($0).utf8) }
+    let mb = Double(lines.reduce(0) { $0 + $1.count }) / 1e6
+    let decoder = EventDecoder()
+    var best = Double.infinity
+    for _ in 0..<5 {
+        var ok = 0
+        let t0 = now()
+        for line in lines { if case .success = decoder.decode(line) { ok += 1 } }
+        best = min(best, now() - t0)
+        precondition(ok == n, "decoder rejected generated events")
+    }
+    report("EventDecoder, one core", Double(n) / best / 1e6, "M msgs/s")
+    report("  throughput", mb / best, "MB/s")
+    struct Wire: Decodable {
+        var id: String, token: String, who: String, side: String, ts: Int64, price: Double?
+        var amount: Double, usd: Double
+        enum K: String, CodingKey { case id, token, who, side, amount, usd, ts, price }
+        init(from d: any Decoder) throws {
+            let c = try d.container(keyedBy: K.self)
+            func number(_ k: K) throws -> Double {
+                if let v = try? c.decode(Double.self, forKey: k) { return v }
+                guard let v = Double(try c.decode(String.self, forKey: k)) else {
+                    throw DecodingError.dataCorruptedError(forKey: k, in: c, debugDescription: "not a number")
+                }
+                return v
+            }
+            id = try c.decode(String.self, forKey: .id)
+            token = try c.decode(String.self, forKey: .token).lowercased()
+            who = try c.decode(String.self, forKey: .who)
+            side = try c.decode(String.self, forKey: .side)
+            ts = try c.decode(Int64.self, forKey: .ts)
+            price = try c.decodeIfPresent(Double.self, forKey: .price)
+            amount = try number(.amount)
+            usd = try number(.usd)
+        }
+    }
+    let json = JSONDecoder()
+    let datas = lines.prefix(200_000).map { Data($0) }
+    var bestF = Double.infinity
+    for _ in 0..<3 {
+        var ok = 0
+        let t0 = now()
+        for d in datas {
+            if let w = try? json.decode(Wire.self, from: d), w.amount > 0, w.usd >= 0, w.side == "buy" || w.side == "sell" {
+                ok += 1
+            }
+        }
+        bestF = min(bestF, now() - t0)
+        precondition(ok == datas.count)
+    }
+    report("Foundation JSONDecoder (Codable), one core", Double(datas.count) / bestF / 1e6, "M msgs/s")
+    report("  EventDecoder speed-up", (Double(n) / best) / (Double(datas.count) / bestF), "x")
+}
+
+switch which {
+case "engine": engineBench()
+case "memory": memoryBench()
+case "query": queryBench()
+case "decode": decodeBench()
+case "all":
+    decodeBench()
+    engineBench()
+    memoryBench()
+    queryBench()
+default: print("usage: swapstats-bench [engine|memory|query|decode|all]")
+}
