@@ -8,14 +8,9 @@ public struct TradePoint: Sendable, Hashable {
     func precedes(_ other: TradePoint) -> Bool { ts != other.ts ? ts < other.ts : id < other.id }
 }
 
-/// Everything one `BUCKET_STEP` of one token holds: enough to add it to or take it out of a
-/// window, to draw a candle, and to count distinct wallets.
-///
-/// Distinct wallets are counted by *last appearance*: each wallet of a token is counted in
-/// the bucket of its newest trade (per side and overall), so a window's distinct count is
-/// the sum of these counters over its buckets and can be added and subtracted like a sum.
-struct Bucket: Sendable {
-    var index: Int64
+/// The additive part of a bucket: what windows add when it enters and subtract when it
+/// leaves. Plain data, so moving it around costs no reference counting.
+struct BucketTotals: Sendable, Equatable {
     var txns: UInt32 = 0
     var buys: UInt32 = 0
     /// Wallets whose newest trade (either side) of this token is in this bucket.
@@ -28,6 +23,17 @@ struct Bucket: Sendable {
     /// Welford running mean and sum of squared deviations of the prices in the bucket.
     var mean = 0.0
     var m2 = 0.0
+}
+
+/// Everything one `BUCKET_STEP` of one token holds: enough to add it to or take it out of a
+/// window, to draw a candle, and to count distinct wallets.
+///
+/// Distinct wallets are counted by *last appearance*: each wallet of a token is counted in
+/// the bucket of its newest trade (per side and overall), so a window's distinct count is
+/// the sum of these counters over its buckets and can be added and subtracted like a sum.
+struct Bucket: Sendable {
+    var index: Int64
+    var totals = BucketTotals()
     var high = -Double.infinity
     var low = Double.infinity
     var open = TradePoint(ts: .max, id: "", price: 0)
@@ -38,21 +44,21 @@ struct Bucket: Sendable {
     /// Adds one trade (distinct-wallet counters are kept by the token, not here).
     @inline(__always)
     mutating func add(_ e: SwapEvent) {
-        txns += 1
+        totals.txns += 1
         if e.side == .buy {
-            buys += 1
-            buyUSD += e.usd
+            totals.buys += 1
+            totals.buyUSD += e.usd
         } else {
-            sellUSD += e.usd
+            totals.sellUSD += e.usd
         }
-        amount += e.amount
+        totals.amount += e.amount
         let p = e.price
-        let delta = p - mean
-        mean += delta / Double(txns)
-        m2 += delta * (p - mean)
+        let delta = p - totals.mean
+        totals.mean += delta / Double(totals.txns)
+        totals.m2 += delta * (p - totals.mean)
         if p > high { high = p }
         if p < low { low = p }
-        if txns == 1 {
+        if totals.txns == 1 {
             open = TradePoint(ts: e.ts, id: e.id, price: p)
             close = open
         } else {
@@ -92,7 +98,7 @@ struct WindowBody: Sendable, Equatable {
     static let empty = WindowBody()
 
     @inline(__always)
-    mutating func add(_ b: Bucket) {
+    mutating func add(_ b: BucketTotals) {
         let n = Double(txns)
         let nb = Double(b.txns)
         txns += Int(b.txns)
@@ -114,7 +120,7 @@ struct WindowBody: Sendable, Equatable {
     }
 
     @inline(__always)
-    mutating func subtract(_ b: Bucket) {
+    mutating func subtract(_ b: BucketTotals) {
         txns -= Int(b.txns)
         buys -= Int(b.buys)
         wallets -= Int(b.walletsLast)

@@ -91,6 +91,9 @@ public struct EngineConfiguration: Sendable, Equatable {
         guard ttl > 0, ttl <= 30 * 86_400_000 else {
             throw ConfigurationError(variable: "DEDUP_TTL", message: "must be between 1ms and 30d")
         }
+        guard ttl / bucketStep < 1 << 30 else {
+            throw ConfigurationError(variable: "DEDUP_TTL", message: "spans more than 2^30 buckets of BUCKET_STEP")
+        }
         guard idleFlush > 0 else { throw ConfigurationError(variable: "IDLE_FLUSH", message: "must be positive") }
         self.windows = sorted
         self.bucketStep = bucketStep

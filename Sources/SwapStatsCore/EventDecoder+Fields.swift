@@ -1,6 +1,34 @@
-/// The fields of a swap message, in validation order.
-enum KnownField {
+/// The fields of a swap message, in validation order (also the order producers usually
+/// write them, which the key fast path expects).
+enum KnownField: Int, CaseIterable {
     case id, token, who, side, amount, usd, ts, price
+
+    /// The first (up to) eight bytes of `"name":` as a little-endian word, and the length
+    /// of `"name":` (only `"amount":`, 9 bytes, is longer than a word; its ninth byte is `:`).
+    var keyPattern: (word: UInt64, length: Int) {
+        switch self {
+        case .id: (0x3A_22_64_69_22, 5)  // "id":
+        case .token: (0x3A_22_6E_65_6B_6F_74_22, 8)  // "token":
+        case .who: (0x3A_22_6F_68_77_22, 6)  // "who":
+        case .side: (0x3A_22_65_64_69_73_22, 7)  // "side":
+        case .amount: (0x22_74_6E_75_6F_6D_61_22, 9)  // "amount" then ':'
+        case .usd: (0x3A_22_64_73_75_22, 6)  // "usd":
+        case .ts: (0x3A_22_73_74_22, 5)  // "ts":
+        case .price: (0x3A_22_65_63_69_72_70_22, 8)  // "price":
+        }
+    }
+
+    /// Whether `p[i...]` starts with this field's `"name":` (needs `i + 9 <= count`).
+    @inline(__always)
+    func matchesKey(_ p: UnsafeRawPointer, at i: Int) -> Bool {
+        let (pattern, length) = keyPattern
+        let word = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+        if length >= 8 {
+            return word == pattern
+                && (length == 8 || p.load(fromByteOffset: i + 8, as: UInt8.self) == UInt8(ascii: ":"))
+        }
+        return word & ((1 << UInt64(8 * length)) - 1) == pattern
+    }
 
     /// The field named by the key string `key` (raw, possibly escaped), or `nil`.
     @inline(__always)

@@ -3,36 +3,6 @@ enum NumberScan {
     @inline(__always)
     static func isDigit(_ b: UInt8) -> Bool { b &- UInt8(ascii: "0") < 10 }
 
-    /// The end of the RFC 8259 number starting at `p[start]`, scanning no further than
-    /// `end`, or `nil` if no number starts there: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
-    ///
-    /// The number is the longest match; the caller checks what follows it.
-    static func numberEnd(_ p: UnsafeRawPointer, from start: Int, to end: Int) -> Int? {
-        var i = start
-        @inline(__always) func at(_ k: Int) -> UInt8 { k < end ? p.load(fromByteOffset: k, as: UInt8.self) : 0 }
-        if at(i) == UInt8(ascii: "-") { i += 1 }
-        if at(i) == UInt8(ascii: "0") {
-            i += 1
-        } else if isDigit(at(i)) {
-            i += 1
-            while isDigit(at(i)) { i += 1 }
-        } else {
-            return nil
-        }
-        if at(i) == UInt8(ascii: ".") {
-            i += 1
-            guard isDigit(at(i)) else { return nil }
-            while isDigit(at(i)) { i += 1 }
-        }
-        if at(i) | 0x20 == UInt8(ascii: "e") {
-            i += 1
-            if at(i) == UInt8(ascii: "+") || at(i) == UInt8(ascii: "-") { i += 1 }
-            guard isDigit(at(i)) else { return nil }
-            while isDigit(at(i)) { i += 1 }
-        }
-        return i
-    }
-
     /// 10^k exactly, for k in 0...22 (the powers of ten a `Double` represents exactly).
     @inline(__always)
     static func powerOfTen(_ k: Int) -> Double {
@@ -63,13 +33,20 @@ enum NumberScan {
         }
     }
 
-    /// The correctly rounded `Double` for the grammatical number `p[start..<end]`
-    /// (identical to `Double(String)` on the same text).
+    /// Scans the RFC 8259 number at `p[start]` (reading no further than `end`) and, if
+    /// `convert`, computes its correctly rounded `Double` (identical to `Double(String)` on
+    /// the same text) in the same pass. Returns the end of the number (the longest match;
+    /// the caller checks what follows), the value (0 unless `convert`) and whether the text
+    /// is a plain integer in 0...2^53 − 1 (digits only; false unless `convert`), or `nil` if no
+    /// number starts there: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
     ///
-    /// Clinger's fast path: up to 19 significant digits in a `UInt64`; when the mantissa is
-    /// at most 2^53 and the decimal exponent within ±22, one exact multiply or divide by a
-    /// power of ten is correctly rounded. Anything else goes to the stdlib parser.
-    static func double(_ p: UnsafeRawPointer, from start: Int, to end: Int) -> Double {
+    /// Conversion uses Clinger's fast path: up to 19 significant digits in a `UInt64`; when
+    /// the mantissa is at most 2^53 and the decimal exponent within ±22, one exact multiply
+    /// or divide by a power of ten is correctly rounded. Anything else goes to the stdlib.
+    @inline(__always)
+    static func scan(
+        _ p: UnsafeRawPointer, from start: Int, to end: Int, convert: Bool
+    ) -> (end: Int, value: Double, integer: Bool)? {
         var i = start
         @inline(__always) func at(_ k: Int) -> UInt8 { k < end ? p.load(fromByteOffset: k, as: UInt8.self) : 0 }
         let negative = at(i) == UInt8(ascii: "-")
@@ -78,19 +55,25 @@ enum NumberScan {
         var digits = 0  // significant digits kept in `mantissa`
         var exponent = 0  // decimal exponent applied to `mantissa`
         var inexact = false  // a non-zero digit did not fit in `mantissa`
-        // Integer part (no leading zeros by grammar, except a lone "0").
-        while case let d = at(i) &- UInt8(ascii: "0"), d < 10 {
-            if digits < 19 {
-                mantissa = mantissa &* 10 &+ UInt64(d)
-                if mantissa != 0 { digits += 1 }
-            } else {
-                exponent += 1
-                inexact = inexact || d != 0
+        let first = at(i) &- UInt8(ascii: "0")
+        guard first < 10 else { return nil }
+        if first == 0 {
+            i += 1  // a leading zero stands alone
+        } else {
+            while case let d = at(i) &- UInt8(ascii: "0"), d < 10 {
+                if digits < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(d)
+                    digits += 1
+                } else {
+                    exponent += 1
+                    inexact = inexact || d != 0
+                }
+                i += 1
             }
-            i += 1
         }
         if at(i) == UInt8(ascii: ".") {
             i += 1
+            guard at(i) &- UInt8(ascii: "0") < 10 else { return nil }
             while case let d = at(i) &- UInt8(ascii: "0"), d < 10 {
                 if digits < 19 {
                     mantissa = mantissa &* 10 &+ UInt64(d)
@@ -111,6 +94,7 @@ enum NumberScan {
             } else if at(i) == UInt8(ascii: "+") {
                 i += 1
             }
+            guard at(i) &- UInt8(ascii: "0") < 10 else { return nil }
             var e = 0
             while case let d = at(i) &- UInt8(ascii: "0"), d < 10 {
                 if e < 1_000_000 { e = e &* 10 &+ Int(d) }
@@ -118,7 +102,11 @@ enum NumberScan {
             }
             exponent += sign * e
         }
-        if mantissa == 0 && !inexact { return negative ? -0.0 : 0.0 }
+        guard convert else { return (i, 0, false) }
+        // Digits only (no sign, fraction or exponent), at most 2^53 - 1: an exact integer.
+        let integer = (digits == i - start && !inexact && mantissa < 1 << 53) || (first == 0 && i == start + 1)
+        if integer { return (i, Double(mantissa), true) }
+        if mantissa == 0 && !inexact { return (i, negative ? -0.0 : 0.0, false) }
         if !inexact && mantissa <= 1 << 53 && exponent >= -22 && exponent <= 22 {
             var value = Double(mantissa)
             if exponent < 0 {
@@ -126,22 +114,23 @@ enum NumberScan {
             } else {
                 value *= powerOfTen(exponent)
             }
-            return negative ? -value : value
+            return (i, negative ? -value : value, false)
         }
+        return (i, slowDouble(p, from: start, to: i), false)
+    }
+
+    /// The stdlib's correctly rounded conversion of `p[start..<end]` (NaN if it refuses).
+    @inline(never)
+    static func slowDouble(_ p: UnsafeRawPointer, from start: Int, to end: Int) -> Double {
         let text = UnsafeRawBufferPointer(start: p + start, count: end - start)
         return Double(String(decoding: text, as: UTF8.self)) ?? .nan
     }
 
-    /// The value of the JSON integer `p[start..<end]` if it is digits only (no sign,
-    /// fraction or exponent) and at most 2^53 − 1; else `nil`.
-    static func timestamp(_ p: UnsafeRawPointer, from start: Int, to end: Int) -> Int64? {
-        guard end > start, end - start <= 16 else { return nil }
-        var value: Int64 = 0
-        for k in start..<end {
-            let b = p.load(fromByteOffset: k, as: UInt8.self)
-            guard isDigit(b) else { return nil }
-            value = value * 10 + Int64(b &- UInt8(ascii: "0"))
+    /// The value of `p[start..<end]` if it is exactly one JSON number, else `nil`.
+    static func double(_ p: UnsafeRawPointer, from start: Int, to end: Int) -> Double? {
+        guard let (numberEnd, value, _) = scan(p, from: start, to: end, convert: true), numberEnd == end else {
+            return nil
         }
-        return value <= (1 << 53) - 1 ? value : nil
+        return value
     }
 }

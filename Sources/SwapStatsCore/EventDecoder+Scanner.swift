@@ -11,6 +11,10 @@ struct ValueSlot {
     var end = 0
     /// The string content contains at least one backslash escape.
     var escaped = false
+    /// A number's value, when the scan converted it.
+    var number: Double = 0
+    /// The converted number is digits only and at most 2^53 − 1 (so `number` is exact).
+    var integer = false
 }
 
 /// A single-pass, non-recursive JSON scanner over validated UTF-8 bytes.
@@ -54,17 +58,26 @@ struct JSONScanner {
         let start = i
         var escaped = false
         while true {
-            if i + 8 <= count {
-                // Eight bytes at a time: the lowest flagged byte is the first `"`, `\` or
-                // control character (the SWAR zero-byte tests are exact up to the first hit).
+            if i + 16 <= count {
+                // Sixteen bytes per step while no byte is special (two independent words).
+                let w0 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let w1 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+                stringBits |= w0 | w1
+                let s0 = Self.specialBytes(w0)
+                if s0 != 0 {
+                    i += s0.trailingZeroBitCount >> 3
+                } else {
+                    let s1 = Self.specialBytes(w1)
+                    if s1 == 0 {
+                        i += 16
+                        continue
+                    }
+                    i += 8 + s1.trailingZeroBitCount >> 3
+                }
+            } else if i + 8 <= count {
                 let w = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                let ones: UInt64 = 0x0101_0101_0101_0101
-                let quote = w ^ (ones &* 0x22)
-                let slash = w ^ (ones &* 0x5C)
-                let special =
-                    ((quote &- ones) & ~quote | (slash &- ones) & ~slash | (w &- ones &* 0x20) & ~w)
-                    & 0x8080_8080_8080_8080
                 stringBits |= w
+                let special = Self.specialBytes(w)
                 if special == 0 {
                     i += 8
                     continue
@@ -92,16 +105,31 @@ struct JSONScanner {
         }
     }
 
-    /// Scans one scalar value (string, number, `true`, `false`, `null`) at `i`.
-    /// Returns `nil` if none starts there (including `{` and `[`).
-    mutating func scanScalar() -> ValueSlot? {
+    /// The high bit of each byte of `w` that is `"`, `\` or < 0x20. The SWAR zero-byte
+    /// tests are exact up to the first flagged byte, so the lowest set bit marks the first
+    /// special byte (bytes >= 0x80 never flag).
+    @inline(__always)
+    static func specialBytes(_ w: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = w ^ (ones &* 0x22)
+        let slash = w ^ (ones &* 0x5C)
+        return ((quote &- ones) & ~quote | (slash &- ones) & ~slash | (w &- ones &* 0x20) & ~w)
+            & 0x8080_8080_8080_8080
+    }
+
+    /// Scans one scalar value (string, number, `true`, `false`, `null`) at `i`; with
+    /// `convert`, a number's `Double` value is computed too. Returns `nil` if none starts
+    /// there (including `{` and `[`).
+    mutating func scanScalar(convert: Bool = false) -> ValueSlot? {
         switch byte(i) {
         case UInt8(ascii: "\""):
             return scanString()
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            guard let end = NumberScan.numberEnd(p, from: i, to: count) else { return nil }
+            guard let (end, value, integer) = NumberScan.scan(p, from: i, to: count, convert: convert) else {
+                return nil
+            }
             defer { i = end }
-            return ValueSlot(kind: .number, start: i, end: end)
+            return ValueSlot(kind: .number, start: i, end: end, number: value, integer: integer)
         case UInt8(ascii: "t"):
             return literal(0x65_75_72_74, length: 4, kind: .bool)  // "true"
         case UInt8(ascii: "f"):

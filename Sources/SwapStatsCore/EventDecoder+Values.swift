@@ -30,11 +30,22 @@ enum FieldValue {
             // ASCII fast path: lowercase into a stack buffer, then one copy into the String
             // (String(decoding:) is markedly faster than String(unsafeUninitializedCapacity:)).
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { out in
-                for k in 0..<length {
-                    let b = start.load(fromByteOffset: k, as: UInt8.self)
-                    out[k] = b &- UInt8(ascii: "A") < 26 ? b | 0x20 : b
+                guard let base = out.baseAddress else { return "" }
+                var k = 0
+                while k + 8 <= length {
+                    // Eight ASCII bytes at once: 0x41...0x5A get 0x20 (no carries below 0x80).
+                    let w = start.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                    let ones: UInt64 = 0x0101_0101_0101_0101
+                    let upper = (w &+ ones &* 0x3F) & ~(w &+ ones &* 0x25) & (ones &* 0x80)
+                    UnsafeMutableRawPointer(base).storeBytes(of: w | upper >> 2, toByteOffset: k, as: UInt64.self)
+                    k += 8
                 }
-                return String(decoding: UnsafeBufferPointer(rebasing: out[..<length]), as: UTF8.self)
+                while k < length {
+                    let b = start.load(fromByteOffset: k, as: UInt8.self)
+                    base[k] = b &- UInt8(ascii: "A") < 26 ? b | 0x20 : b
+                    k += 1
+                }
+                return String(decoding: UnsafeBufferPointer(start: base, count: length), as: UTF8.self)
             }
         }
         guard let original = try string(p, slot, maxBytes: 128, else: .badToken) else { return nil }
@@ -50,16 +61,18 @@ enum FieldValue {
         case .string: break
         default: throw .badSide
         }
-        let side = withContent(p, slot) { q, start, end -> Side? in
-            let word = end - start <= 4 ? KnownField.pack(q + start, end - start) : 0
-            switch (end - start, word) {
-            case (3, 0x79_75_62): return .buy  // "buy"
-            case (4, 0x6C_6C_65_73): return .sell  // "sell"
-            default: return nil
+        @inline(__always) func side(_ q: UnsafeRawPointer, _ length: Int) -> Side? {
+            switch (length, length <= 4 ? KnownField.pack(q, length) : 0) {
+            case (3, 0x79_75_62): .buy  // "buy"
+            case (4, 0x6C_6C_65_73): .sell  // "sell"
+            default: nil
             }
         }
-        guard let side = side ?? nil else { throw .badSide }
-        return side
+        let result = slot.escaped
+            ? withContent(p, slot) { q, start, end in side(q + start, end - start) } ?? nil
+            : side(p + slot.start, slot.end - slot.start)
+        guard let result else { throw .badSide }
+        return result
     }
 
     /// A number, or a string holding exactly a JSON number; finite and > 0
@@ -72,12 +85,9 @@ enum FieldValue {
         case .absent, .null:
             return nil
         case .number:
-            value = NumberScan.double(p, from: slot.start, to: slot.end)
+            value = slot.number
         case .string:
-            value = withContent(p, slot) { q, start, end -> Double? in
-                guard NumberScan.numberEnd(q, from: start, to: end) == end else { return nil }
-                return NumberScan.double(q, from: start, to: end)
-            } ?? nil
+            value = withContent(p, slot) { q, start, end in NumberScan.double(q, from: start, to: end) } ?? nil
         default:
             throw reason
         }
@@ -85,13 +95,13 @@ enum FieldValue {
         return value
     }
 
-    /// A JSON integer (digits only) in 0...2^53 − 1.
+    /// A JSON integer (digits only) in 0...2^53 − 1, as classified by the scan.
     static func timestamp(_ p: UnsafeRawPointer, _ slot: ValueSlot) throws(InvalidReason) -> Int64? {
         switch slot.kind {
         case .absent, .null: return nil
         case .number:
-            guard let ts = NumberScan.timestamp(p, from: slot.start, to: slot.end) else { throw .badTimestamp }
-            return ts
+            guard slot.integer else { throw .badTimestamp }
+            return Int64(slot.number)
         default: throw .badTimestamp
         }
     }
@@ -101,7 +111,7 @@ enum FieldValue {
         switch slot.kind {
         case .absent, .null: return nil
         case .number:
-            let price = NumberScan.double(p, from: slot.start, to: slot.end)
+            let price = slot.number
             guard price.isFinite && price > 0 else { throw .badPrice }
             return price
         default: throw .badPrice

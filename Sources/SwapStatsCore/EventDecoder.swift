@@ -81,11 +81,22 @@ public struct EventDecoder: Sendable {
         if s.byte(s.i) == UInt8(ascii: "}") {
             s.i += 1
         } else {
+            var expected = 0  // the field the key fast path tries first
             while true {
-                guard s.byte(s.i) == UInt8(ascii: "\""), let key = s.scanString() else { return .failure(.malformedJSON) }
-                s.skipWhitespace()
-                guard s.byte(s.i) == UInt8(ascii: ":") else { return .failure(.malformedJSON) }
-                s.i += 1
+                guard s.byte(s.i) == UInt8(ascii: "\"") else { return .failure(.malformedJSON) }
+                let field: KnownField?
+                if s.i + 9 <= count, let next = KnownField(rawValue: expected), next.matchesKey(p, at: s.i) {
+                    // Fast path: the next field in the usual order, written as `"name":`.
+                    field = next
+                    s.i += next.keyPattern.length
+                } else {
+                    guard let key = s.scanString() else { return .failure(.malformedJSON) }
+                    s.skipWhitespace()
+                    guard s.byte(s.i) == UInt8(ascii: ":") else { return .failure(.malformedJSON) }
+                    s.i += 1
+                    field = KnownField(p, count: count, key: key)
+                }
+                if let field { expected = field.rawValue + 1 }
                 s.skipWhitespace()
                 var value = ValueSlot()
                 switch s.byte(s.i) {
@@ -96,10 +107,11 @@ public struct EventDecoder: Sendable {
                     if let error = s.skipValue(outerDepth: 1) { return .failure(error) }
                     value.kind = .array
                 default:
-                    guard let scalar = s.scanScalar() else { return .failure(.malformedJSON) }
+                    let convert = field != nil && field != .id && field != .token && field != .who && field != .side
+                    guard let scalar = s.scanScalar(convert: convert) else { return .failure(.malformedJSON) }
                     value = scalar
                 }
-                if let field = KnownField(p, count: count, key: key) { fields.record(field, value) }
+                if let field { fields.record(field, value) }
                 s.skipWhitespace()
                 let c = s.byte(s.i)
                 s.i += 1

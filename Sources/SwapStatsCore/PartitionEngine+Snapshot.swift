@@ -21,12 +21,12 @@ extension PartitionEngine {
         for v in [newestEventTime, watermark, clock, lastSweepBucket, lastActivityWall] { p.i64(v) }
         p.int(acceptedAtLastTick)
         p.int(dedup.count)
-        dedup.forEach { id, bucket in
+        dedup.forEach(near: clock == .min ? 0 : clockBucket) { id, bucket in
             p.u64(id)
             p.i64(bucket)
         }
         p.int(buffer.count)
-        for e in buffer.heap { Self.write(e, into: &p) }
+        for e in buffer.events { Self.write(e, into: &p) }
         p.int(tokenIndex.count)
         for t in tokens { if let t { Self.write(t, into: &p) } }
 
@@ -76,12 +76,13 @@ extension PartitionEngine {
             let id = try r.u64()
             let bucket = try r.i64()
             guard id != 0 else { throw .corrupt("zero fingerprint") }
-            dedup.table.insert(id, bucket)
+            dedup.restore(id, bucket: bucket)
         }
         for _ in 0..<(try r.count(minimumBytes: 45)) { buffer.push(try Self.readEvent(&r)) }
         for _ in 0..<(try r.count(minimumBytes: 64)) {
             let t = try Self.readToken(&r, spans: spans)
             tokens.append(t)
+            tokenNames.append(t.token)
             tokenIndex.insert(Fingerprint.of(t.token), Int32(tokens.count - 1))
         }
         guard r.isAtEnd else { throw .corrupt("trailing bytes in payload") }
@@ -150,15 +151,17 @@ extension PartitionEngine {
         w.int(t.buckets.count - t.head)
         for b in t.buckets[t.head...] {
             w.i64(b.index)
-            for c in [b.txns, b.buys, b.walletsLast, b.buyersLast, b.sellersLast] { w.u32(c) }
-            for v in [b.buyUSD, b.sellUSD, b.amount, b.mean, b.m2, b.high, b.low] { w.f64(v) }
+            let t = b.totals
+            for c in [t.txns, t.buys, t.walletsLast, t.buyersLast, t.sellersLast] { w.u32(c) }
+            for v in [t.buyUSD, t.sellUSD, t.amount, t.mean, t.m2, b.high, b.low] { w.f64(v) }
             for point in [b.open, b.close] {
                 w.i64(point.ts)
                 w.string(point.id)
                 w.f64(point.price)
             }
         }
-        for (s, body) in zip(t.starts, t.bodies) {
+        for window in t.windows {
+            let (s, body) = (window.start, window.body)
             w.int(s - t.head)
             for c in [body.txns, body.buys, body.wallets, body.buyers, body.sellers] { w.int(c) }
             for v in [body.buyUSD, body.sellUSD, body.amount, body.mean, body.m2] { w.dd(v) }
@@ -182,16 +185,16 @@ extension PartitionEngine {
         var buckets: [Bucket] = []
         for _ in 0..<(try r.count(minimumBytes: 100)) {
             var b = Bucket(index: try r.i64())
-            b.txns = try r.u32()
-            b.buys = try r.u32()
-            b.walletsLast = try r.u32()
-            b.buyersLast = try r.u32()
-            b.sellersLast = try r.u32()
-            b.buyUSD = try r.f64()
-            b.sellUSD = try r.f64()
-            b.amount = try r.f64()
-            b.mean = try r.f64()
-            b.m2 = try r.f64()
+            b.totals.txns = try r.u32()
+            b.totals.buys = try r.u32()
+            b.totals.walletsLast = try r.u32()
+            b.totals.buyersLast = try r.u32()
+            b.totals.sellersLast = try r.u32()
+            b.totals.buyUSD = try r.f64()
+            b.totals.sellUSD = try r.f64()
+            b.totals.amount = try r.f64()
+            b.totals.mean = try r.f64()
+            b.totals.m2 = try r.f64()
             b.high = try r.f64()
             b.low = try r.f64()
             b.open = TradePoint(ts: try r.i64(), id: try r.string(), price: try r.f64())
@@ -200,12 +203,10 @@ extension PartitionEngine {
             buckets.append(b)
         }
         guard let newest = buckets.last, newest.index == position else { throw .corrupt("token without its newest bucket") }
-        var starts: [Int] = []
-        var bodies: [WindowBody] = []
+        var windows: [WindowState] = []
         for _ in spans {
             let s = Int(try r.i64())
             guard s >= 0, s < buckets.count else { throw .corrupt("window start out of range") }
-            starts.append(s)
             var body = WindowBody()
             body.txns = Int(try r.i64())
             body.buys = Int(try r.i64())
@@ -218,7 +219,7 @@ extension PartitionEngine {
             body.mean = try r.dd()
             body.m2 = try r.dd()
             body.peaks = WindowBody.Peaks(buyUSD: try r.f64(), sellUSD: try r.f64(), amount: try r.f64(), m2: try r.f64())
-            bodies.append(body)
+            windows.append(WindowState(start: s, body: body))
         }
         var wallets = FingerprintTable<WalletLast>(placeholder: .none)
         for _ in 0..<(try r.count(minimumBytes: 24)) {
@@ -232,8 +233,7 @@ extension PartitionEngine {
                 id: last.id, token: token, who: last.who, side: last.side, amount: 1, usd: last.usd, ts: last.ts,
                 price: last.price), bucket: position, windowCount: spans.count)
         t.buckets = buckets
-        t.starts = starts
-        t.bodies = bodies
+        t.windows = windows
         t.wallets = wallets
         for b in buckets {
             t.highs.update(index: b.index, value: b.high)

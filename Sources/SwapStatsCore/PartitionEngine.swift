@@ -43,6 +43,8 @@ public struct PartitionEngine: Sendable {
     var buffer = ReorderBuffer()
     var tokenIndex = FingerprintTable<Int32>(placeholder: -1)
     var tokens: [TokenWindows?] = []
+    /// Token ids by slot, compared on fingerprint matches without touching the windows.
+    var tokenNames: [String] = []
     var freeSlots: [Int32] = []
     var lastSweepBucket: Int64 = .min
     var lastActivityWall: Int64 = .min
@@ -73,23 +75,25 @@ public struct PartitionEngine: Sendable {
             return .expired
         }
         let deadThrough = now == .min ? Int64.min : now - ttlBuckets
-        if dedup.contains(e.idHash, aliveAfter: deadThrough) {
+        let isLate = e.ts < watermark
+        if isLate && configuration.latePolicy == .drop {
+            guard !dedup.contains(e.idHash, aliveAfter: deadThrough) else {
+                counters.duplicate += 1
+                return .duplicate
+            }
+            counters.lateDropped += 1
+            return .lateDropped
+        }
+        guard dedup.insertIfAbsent(e.idHash, bucket: x, deadThrough: deadThrough) else {
             counters.duplicate += 1
             return .duplicate
         }
-        if e.ts < watermark {
-            if configuration.latePolicy == .drop {
-                counters.lateDropped += 1
-                return .lateDropped
-            }
-            dedup.insert(e.idHash, bucket: x, deadThrough: deadThrough)
-            counters.accepted += 1
+        counters.accepted += 1
+        if isLate {
             counters.lateApplied += 1
             apply(e, bucket: x)
             return .lateApplied
         }
-        dedup.insert(e.idHash, bucket: x, deadThrough: deadThrough)
-        counters.accepted += 1
         buffer.push(e)
         if e.ts > newestEventTime {
             newestEventTime = e.ts
@@ -121,7 +125,7 @@ public struct PartitionEngine: Sendable {
     }
 
     private mutating func apply(_ e: SwapEvent, bucket x: Int64) {
-        if let slot = tokenIndex.find(e.tokenHash, where: { tokens[Int($0)]!.token == e.token }) {
+        if let slot = tokenIndex.find(e.tokenHash, where: { tokenNames[Int($0)] == e.token }) {
             tokens[Int(tokenIndex.value(at: slot))]!.apply(e, bucket: x, spans: spans)
             return
         }
@@ -129,9 +133,11 @@ public struct PartitionEngine: Sendable {
         windows.apply(e, bucket: x, spans: spans)
         if let free = freeSlots.popLast() {
             tokens[Int(free)] = windows
+            tokenNames[Int(free)] = e.token
             tokenIndex.insert(e.tokenHash, free)
         } else {
             tokens.append(windows)
+            tokenNames.append(e.token)
             tokenIndex.insert(e.tokenHash, Int32(tokens.count - 1))
         }
     }
@@ -158,6 +164,7 @@ public struct PartitionEngine: Sendable {
             let s = tokenIndex.value(at: slot)
             tokenIndex.remove(at: slot)
             tokens[Int(s)] = nil
+            tokenNames[Int(s)] = ""
             freeSlots.append(s)
         }
     }
@@ -165,7 +172,7 @@ public struct PartitionEngine: Sendable {
     /// The token's windows, or nil when it has no trade in the largest window at `asOf`.
     func windows(of token: String) -> TokenWindows? {
         let hash = Fingerprint.of(token)
-        guard let slot = tokenIndex.find(hash, where: { tokens[Int($0)]!.token == token }) else { return nil }
+        guard let slot = tokenIndex.find(hash, where: { tokenNames[Int($0)] == token }) else { return nil }
         return tokens[Int(tokenIndex.value(at: slot))]
     }
 

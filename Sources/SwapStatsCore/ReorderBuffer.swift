@@ -1,7 +1,18 @@
 /// Holds a partition's events until its watermark passes them, then releases them in
-/// `(ts, id)` order. A binary min-heap.
+/// `(ts, id)` order.
+///
+/// A binary min-heap of plain `(ts, slot)` entries over a slab of events, so sifting moves
+/// 16-byte values and touches an id only to break a tie of timestamps.
 public struct ReorderBuffer: Sendable {
-    private(set) var heap: [SwapEvent] = []
+    struct Entry: Sendable {
+        var ts: Int64
+        var slot: Int32
+    }
+
+    private var heap: [Entry] = []
+    /// Events by slot; a slot on `free` holds a stale event until it is reused.
+    private var slab: [SwapEvent] = []
+    private var free: [Int32] = []
 
     public init() {}
 
@@ -11,45 +22,76 @@ public struct ReorderBuffer: Sendable {
     /// The earliest held event time.
     public var earliest: Int64? { heap.first?.ts }
 
+    /// The held events, in no particular order.
+    public var events: [SwapEvent] { heap.map { slab[Int($0.slot)] } }
+
+    @inline(__always)
+    private func precedes(_ a: Entry, _ b: Entry) -> Bool {
+        a.ts != b.ts ? a.ts < b.ts : slab[Int(a.slot)].id < slab[Int(b.slot)].id
+    }
+
     public mutating func push(_ e: SwapEvent) {
-        heap.append(e)
+        let slot: Int32
+        if let f = free.popLast() {
+            slot = f
+            slab[Int(f)] = e
+        } else {
+            slot = Int32(slab.count)
+            slab.append(e)
+        }
+        heap.append(Entry(ts: e.ts, slot: slot))
         var i = heap.count - 1
+        let entry = heap[i]
         while i > 0 {
             let parent = (i - 1) / 2
-            guard SwapEvent.precedes(heap[i], heap[parent]) else { break }
-            heap.swapAt(i, parent)
+            guard precedes(entry, heap[parent]) else { break }
+            heap[i] = heap[parent]
             i = parent
         }
+        heap[i] = entry
     }
 
     /// Removes and returns the earliest event if its `ts` is before `watermark`.
     public mutating func pop(before watermark: Int64) -> SwapEvent? {
-        guard let first = heap.first, first.ts < watermark else { return nil }
+        guard !heap.isEmpty, heap[0].ts < watermark else { return nil }
         return popFirst()
     }
 
     /// Removes and returns the earliest event.
     public mutating func popFirst() -> SwapEvent? {
         guard !heap.isEmpty else { return nil }
-        heap.swapAt(0, heap.count - 1)
-        let e = heap.removeLast()
-        var i = 0
+        let top = heap[0]
+        let last = heap.removeLast()
         let n = heap.count
-        while true {
-            let l = 2 * i + 1
-            if l >= n { break }
-            var m = l
-            if l + 1 < n && SwapEvent.precedes(heap[l + 1], heap[l]) { m = l + 1 }
-            guard SwapEvent.precedes(heap[m], heap[i]) else { break }
-            heap.swapAt(i, m)
-            i = m
+        if n > 0 {
+            var i = 0
+            while true {
+                let l = 2 * i + 1
+                if l >= n { break }
+                var m = l
+                if l + 1 < n && precedes(heap[l + 1], heap[l]) { m = l + 1 }
+                guard precedes(heap[m], last) else { break }
+                heap[i] = heap[m]
+                i = m
+            }
+            heap[i] = last
         }
-        return e
+        let event = slab[Int(top.slot)]
+        free.append(top.slot)
+        if heap.isEmpty {
+            // Nothing held: drop the stale events and their strings.
+            slab.removeAll(keepingCapacity: true)
+            free.removeAll(keepingCapacity: true)
+        }
+        return event
     }
 
     /// Heap bytes held (events and their strings, approximately).
     public var bytes: Int {
-        heap.capacity * MemoryLayout<SwapEvent>.stride
-            + heap.reduce(0) { $0 + TokenWindows.heapBytes($1.id) + TokenWindows.heapBytes($1.token) + TokenWindows.heapBytes($1.who) }
+        heap.capacity * MemoryLayout<Entry>.stride + slab.capacity * MemoryLayout<SwapEvent>.stride
+            + free.capacity * 4
+            + slab.reduce(0) {
+                $0 + TokenWindows.heapBytes($1.id) + TokenWindows.heapBytes($1.token) + TokenWindows.heapBytes($1.who)
+            }
     }
 }

@@ -3,21 +3,21 @@ extension TokenWindows {
     func isLive(at q: Int64, spans: [Int64]) -> Bool { position > q - spans[spans.count - 1] }
 
     /// The answer at the end of bucket `q` (>= `position`), without mutating.
-    func stats(at q: Int64, windows: [WindowSpec], spans: [Int64], step: Int64) -> TokenStats {
+    func stats(at q: Int64, windows specs: [WindowSpec], spans: [Int64], step: Int64) -> TokenStats {
         let asOf = (q + 1) * step
         let current = buckets.count - 1
         var out: [WindowStats] = []
-        out.reserveCapacity(windows.count)
-        for i in windows.indices {
-            var w = WindowStats(name: windows[i].name, from: asOf - windows[i].millis, to: asOf)
+        out.reserveCapacity(specs.count)
+        for i in specs.indices {
+            var w = WindowStats(name: specs[i].name, from: asOf - specs[i].millis, to: asOf)
             let bound = q - spans[i]
-            var body = bodies[i]
-            var s = starts[i]
+            var body = windows[i].body
+            var s = windows[i].start
             while s < buckets.count && buckets[s].index <= bound {
-                if s != current { body.subtract(buckets[s]) }
+                if s != current { body.subtract(buckets[s].totals) }
                 s += 1
             }
-            if position > bound { body.add(buckets[current]) }
+            if position > bound { body.add(buckets[current].totals) }
             if body.collapsed { body = self.body(of: s..<buckets.count) }
             if body.txns > 0 {
                 let buyUSD = body.buyUSD.value
@@ -63,16 +63,16 @@ extension TokenWindows {
                 c.open = b.open.price
                 c.high = max(c.high, b.high)
                 c.low = min(c.low, b.low)
-                c.volumeUSD += b.buyUSD + b.sellUSD
-                c.volumeToken += b.amount
-                c.txns += Int(b.txns)
+                c.volumeUSD += b.totals.buyUSD + b.totals.sellUSD
+                c.volumeToken += b.totals.amount
+                c.txns += Int(b.totals.txns)
                 out[out.count - 1] = c
             } else {
                 out.append(
                     Candle(
                         start: key * interval * step, open: b.open.price, high: b.high, low: b.low,
-                        close: b.close.price, volumeUSD: b.buyUSD + b.sellUSD, volumeToken: b.amount,
-                        txns: Int(b.txns)))
+                        close: b.close.price, volumeUSD: b.totals.buyUSD + b.totals.sellUSD,
+                        volumeToken: b.totals.amount, txns: Int(b.totals.txns)))
             }
             p -= 1
         }
@@ -84,7 +84,7 @@ extension TokenWindows {
     var bytes: Int {
         var n = MemoryLayout<TokenWindows>.stride + 32 * 6
         n += buckets.capacity * MemoryLayout<Bucket>.stride
-        n += starts.capacity * 8 + bodies.capacity * MemoryLayout<WindowBody>.stride
+        n += windows.capacity * MemoryLayout<WindowState>.stride
         n += highs.bytes + lows.bytes + wallets.bytes
         for b in buckets[head...] {
             n += Self.heapBytes(b.open.id)
@@ -109,8 +109,8 @@ extension TokenWindows {
             for p in head..<buckets.count - 1 where buckets[p].index > position - spans[i] { first = min(first, p) }
             let body = self.body(of: first..<max(first, buckets.count - 1))
             first = min(first, buckets.count - 1)
-            precondition(first == starts[i], "start of window \(i) is \(starts[i]), expected \(first)")
-            let b = bodies[i]
+            precondition(first == windows[i].start, "start of window \(i) is \(windows[i].start), expected \(first)")
+            let b = windows[i].body
             precondition(
                 b.txns == body.txns && b.buys == body.buys && b.wallets == body.wallets
                     && b.buyers == body.buyers && b.sellers == body.sellers,

@@ -6,6 +6,13 @@ struct WalletLast: Sendable, Equatable {
     var any: Int64 { max(buy, sell) }
 }
 
+/// One window of one token: the position in `buckets` of its oldest bucket (behind the
+/// token's newest bucket) and its running body.
+struct WindowState: Sendable, Equatable {
+    var start: Int
+    var body: WindowBody
+}
+
 /// One token's sliding windows: a sparse, sorted run of buckets covering the largest window
 /// behind its newest bucket, and one running ``WindowBody`` per window.
 ///
@@ -20,8 +27,8 @@ struct TokenWindows: Sendable {
     var buckets: [Bucket]
     var head = 0
     /// Per window: position in `buckets` of its oldest bucket (behind `position`).
-    var starts: [Int]
-    var bodies: [WindowBody]
+    /// Per window: where it starts in `buckets` and its running body.
+    var windows: [WindowState]
     var highs = ExtremeStack(isMax: true)
     var lows = ExtremeStack(isMax: false)
     var wallets = FingerprintTable<WalletLast>(placeholder: .none)
@@ -33,8 +40,7 @@ struct TokenWindows: Sendable {
     init(first e: SwapEvent, bucket: Int64, windowCount: Int) {
         token = e.token
         buckets = [Bucket(index: bucket)]
-        starts = Array(repeating: 0, count: windowCount)
-        bodies = Array(repeating: .empty, count: windowCount)
+        windows = Array(repeating: WindowState(start: 0, body: .empty), count: windowCount)
         lastTrade = Trade(e)
         position = bucket
     }
@@ -47,11 +53,11 @@ struct TokenWindows: Sendable {
         if buckets[pos].index != x { pos = insertionPoint(x, spans: spans) }
         let isCurrent = x == position
         if !isCurrent {
-            for i in spans.indices where x > position - spans[i] { bodies[i].subtract(buckets[pos]) }
+            for i in spans.indices where x > position - spans[i] { windows[i].body.subtract(buckets[pos].totals) }
         }
         buckets[pos].add(e)
         if !isCurrent {
-            for i in spans.indices where x > position - spans[i] { bodies[i].add(buckets[pos]) }
+            for i in spans.indices where x > position - spans[i] { windows[i].body.add(buckets[pos].totals) }
         }
         track(wallet: e.whoHash, side: e.side, bucket: x, spans: spans)
         highs.update(index: x, value: buckets[pos].high)
@@ -68,20 +74,20 @@ struct TokenWindows: Sendable {
         let current = buckets.count - 1
         for i in spans.indices {
             let bound = x - spans[i]
-            if position > bound { bodies[i].add(buckets[current]) }
-            var s = starts[i]
+            if position > bound { windows[i].body.add(buckets[current].totals) }
+            var s = windows[i].start
             while s < buckets.count && buckets[s].index <= bound {
-                if s != current { bodies[i].subtract(buckets[s]) }
+                if s != current { windows[i].body.subtract(buckets[s].totals) }
                 s += 1
             }
-            starts[i] = s
-            if bodies[i].collapsed { bodies[i] = body(of: s..<buckets.count) }
+            windows[i].start = s
+            if windows[i].body.collapsed { windows[i].body = body(of: s..<buckets.count) }
         }
-        let oldest = starts[spans.count - 1]
+        let oldest = windows[spans.count - 1].start
         head = oldest
         if head > 16 && head * 2 > buckets.count {
             buckets.removeFirst(head)
-            for i in starts.indices { starts[i] -= head }
+            for i in windows.indices { windows[i].start -= head }
             head = 0
         }
         let bound = x - spans[spans.count - 1]
@@ -94,7 +100,7 @@ struct TokenWindows: Sendable {
     /// A body built afresh from the buckets at `positions`.
     func body(of positions: Range<Int>) -> WindowBody {
         var body = WindowBody.empty
-        for p in positions { body.add(buckets[p]) }
+        for p in positions { body.add(buckets[p].totals) }
         return body
     }
 
@@ -103,12 +109,19 @@ struct TokenWindows: Sendable {
         let p = position(of: x)
         if p < buckets.count && buckets[p].index == x { return p }
         buckets.insert(Bucket(index: x), at: p)
-        for i in spans.indices where x <= position - spans[i] { starts[i] += 1 }
+        for i in spans.indices where x <= position - spans[i] { windows[i].start += 1 }
         return p
     }
 
-    /// First live position whose bucket index is >= `x`.
+    /// First live position whose bucket index is >= `x`. Tries the dense guess first (a
+    /// busy token has a bucket every step), then binary search.
     func position(of x: Int64) -> Int {
+        let last = buckets.count - 1
+        let back = buckets[last].index - x
+        if back >= 0 && back <= Int64(last - head) {
+            let guess = last - Int(back)
+            if buckets[guess].index == x { return guess }
+        }
         var lo = head
         var hi = buckets.count
         while lo < hi {
@@ -117,6 +130,9 @@ struct TokenWindows: Sendable {
         }
         return lo
     }
+
+    /// Which distinct-wallet counter a bump moves.
+    enum WalletCounter { case buyers, sellers, wallets }
 
     /// Moves the wallet's last-appearance counters to bucket `x` when `x` is newer.
     private mutating func track(wallet: UInt64, side: Side, bucket x: Int64, spans: [Int64]) {
@@ -132,18 +148,18 @@ struct TokenWindows: Sendable {
         var after = before
         if side == .buy {
             if x > before.buy {
-                bump(before.buy, by: -1, \.buyersLast, \.buyers, spans: spans)
-                bump(x, by: 1, \.buyersLast, \.buyers, spans: spans)
+                bump(before.buy, by: -1, .buyers, spans: spans)
+                bump(x, by: 1, .buyers, spans: spans)
                 after.buy = x
             }
         } else if x > before.sell {
-            bump(before.sell, by: -1, \.sellersLast, \.sellers, spans: spans)
-            bump(x, by: 1, \.sellersLast, \.sellers, spans: spans)
+            bump(before.sell, by: -1, .sellers, spans: spans)
+            bump(x, by: 1, .sellers, spans: spans)
             after.sell = x
         }
         if after.any > before.any {
-            bump(before.any, by: -1, \.walletsLast, \.wallets, spans: spans)
-            bump(x, by: 1, \.walletsLast, \.wallets, spans: spans)
+            bump(before.any, by: -1, .wallets, spans: spans)
+            bump(x, by: 1, .wallets, spans: spans)
         }
         if after != before { wallets.setValue(after, at: slot!) }
     }
@@ -151,15 +167,22 @@ struct TokenWindows: Sendable {
     /// Changes a distinct-wallet counter of bucket `index` (if still live) and of every
     /// body that holds it.
     @inline(__always)
-    private mutating func bump(
-        _ index: Int64, by delta: Int, _ counter: WritableKeyPath<Bucket, UInt32>,
-        _ total: WritableKeyPath<WindowBody, Int>, spans: [Int64]
-    ) {
+    private mutating func bump(_ index: Int64, by delta: Int, _ counter: WalletCounter, spans: [Int64]) {
         guard index >= buckets[head].index else { return }
         let p = buckets[buckets.count - 1].index == index ? buckets.count - 1 : position(of: index)
-        buckets[p][keyPath: counter] = UInt32(Int(buckets[p][keyPath: counter]) + delta)
-        if index != position {
-            for i in spans.indices where index > position - spans[i] { bodies[i][keyPath: total] += delta }
+        let d = UInt32(bitPattern: Int32(delta))
+        switch counter {
+        case .buyers: buckets[p].totals.buyersLast &+= d
+        case .sellers: buckets[p].totals.sellersLast &+= d
+        case .wallets: buckets[p].totals.walletsLast &+= d
+        }
+        guard index != position else { return }
+        for i in spans.indices where index > position - spans[i] {
+            switch counter {
+            case .buyers: windows[i].body.buyers += delta
+            case .sellers: windows[i].body.sellers += delta
+            case .wallets: windows[i].body.wallets += delta
+            }
         }
     }
 }

@@ -20,7 +20,8 @@ func now() -> Double {
 func heapInUse() -> Int { Int(swapstats_heap_in_use()) }
 
 func report(_ name: String, _ value: Double, _ unit: String) {
-    print(String(format: "%-44@ %14.1f %@", name as NSString, value, unit as NSString))
+    let label = name.padding(toLength: 46, withPad: " ", startingAt: 0)
+    print("\(label) \(String(format: "%12.2f", value)) \(unit)")
 }
 
 let configuration = try! EngineConfiguration(clock: .event)
@@ -34,11 +35,11 @@ func zipfEvents(_ n: Int, tokens: Int, wallets: Int, span: Int64 = 86_000_000) -
     return events
 }
 
-func engineBench() {
+func engineBench(tokens: Int = 100_000, wallets: Int = 50_000) {
     let n = Int(10_000_000 * scale)
-    print("engine: \(n) events, Zipf(1.0) over 100,000 tokens, 50,000 wallets, 24h span, 1% duplicates, 2s jitter")
+    print("engine: \(n) events, Zipf(1.0) over \(tokens) tokens, \(wallets) wallets, 24h span, 1% duplicates, 2s jitter")
     let baseline = heapInUse()
-    var events = zipfEvents(n, tokens: 100_000, wallets: 50_000)
+    var events = zipfEvents(n, tokens: tokens, wallets: wallets)
     var engine = PartitionEngine(configuration: configuration)
     let t0 = now()
     for e in events { engine.ingest(e) }
@@ -161,13 +162,15 @@ func decodeBench() {
 
 switch which {
 case "engine": engineBench()
+case "engine-hot": engineBench(tokens: 1_000, wallets: 5_000)
 case "memory": memoryBench()
 case "query": queryBench()
 case "decode": decodeBench()
 case "all":
     decodeBench()
     engineBench()
+    engineBench(tokens: 1_000, wallets: 5_000)
     memoryBench()
     queryBench()
-default: print("usage: swapstats-bench [engine|memory|query|decode|all]")
+default: print("usage: swapstats-bench [engine|engine-hot|memory|query|decode|all]")
 }
