@@ -46,6 +46,13 @@ public struct DedupCache: Sendable {
         return true
     }
 
+    /// Drops every entry in a bucket at or before `deadThrough`. The engine calls it once per
+    /// TTL of clock movement, so no entry outlives 2×TTL (< 2³¹ buckets) and the wrapping
+    /// 32-bit comparison stays exact even on a stream that stops inserting.
+    public mutating func sweep(deadThrough: Int64) {
+        table.removeAll(where: { _, stored in !Self.isAfter(stored, deadThrough) })
+    }
+
     /// Puts back an entry from a snapshot.
     mutating func restore(_ id: UInt64, bucket: Int64) { table.insert(id, UInt32(truncatingIfNeeded: bucket)) }
 

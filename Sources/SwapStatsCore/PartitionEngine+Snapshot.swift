@@ -18,7 +18,7 @@ extension PartitionEngine {
         for c in [counters.accepted, counters.duplicate, counters.lateApplied, counters.lateDropped, counters.expired] {
             p.int(c)
         }
-        for v in [newestEventTime, watermark, clock, lastSweepBucket, lastActivityWall] { p.i64(v) }
+        for v in [newestEventTime, watermark, clock, lastSweepBucket, lastDedupSweepBucket, lastActivityWall] { p.i64(v) }
         p.int(acceptedAtLastTick)
         p.int(dedup.count)
         dedup.forEach(near: clock == .min ? 0 : clockBucket) { id, bucket in
@@ -70,6 +70,7 @@ extension PartitionEngine {
         watermark = try r.i64()
         clock = try r.i64()
         lastSweepBucket = try r.i64()
+        lastDedupSweepBucket = try r.i64()
         lastActivityWall = try r.i64()
         acceptedAtLastTick = Int(try r.i64())
         for _ in 0..<(try r.count(minimumBytes: 16)) {

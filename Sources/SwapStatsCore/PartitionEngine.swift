@@ -47,6 +47,7 @@ public struct PartitionEngine: Sendable {
     var tokenNames: [String] = []
     var freeSlots: [Int32] = []
     var lastSweepBucket: Int64 = .min
+    var lastDedupSweepBucket: Int64 = .min
     var lastActivityWall: Int64 = .min
     var acceptedAtLastTick = 0
 
@@ -150,6 +151,11 @@ public struct PartitionEngine: Sendable {
         if now - lastSweepBucket >= max(1, largestSpan / 64) {
             lastSweepBucket = now
             sweepTokens(now: now)
+        }
+        if lastDedupSweepBucket == .min { lastDedupSweepBucket = now }
+        if now - lastDedupSweepBucket >= ttlBuckets {
+            lastDedupSweepBucket = now
+            dedup.sweep(deadThrough: now - ttlBuckets)
         }
     }
 

@@ -113,17 +113,16 @@ struct TokenWindows: Sendable {
         return p
     }
 
-    /// First live position whose bucket index is >= `x`. Tries the dense guess first (a
-    /// busy token has a bucket every step), then binary search.
+    /// First live position whose bucket index is >= `x`. Indices are distinct and
+    /// increasing, so bucket `x` lies within `newest.index - x` positions of the end: a
+    /// recent bucket is found in a few steps, a busy token's at once.
     func position(of x: Int64) -> Int {
         let last = buckets.count - 1
         let back = buckets[last].index - x
-        if back >= 0 && back <= Int64(last - head) {
-            let guess = last - Int(back)
-            if buckets[guess].index == x { return guess }
-        }
-        var lo = head
-        var hi = buckets.count
+        if back < 0 { return buckets.count }
+        var lo = back <= Int64(last - head) ? last - Int(back) : head
+        if buckets[lo].index >= x { return lo }
+        var hi = last
         while lo < hi {
             let mid = (lo + hi) / 2
             if buckets[mid].index < x { lo = mid + 1 } else { hi = mid }

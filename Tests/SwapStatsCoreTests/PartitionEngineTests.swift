@@ -40,6 +40,18 @@ import Testing
         #expect(e.counters.duplicate == 2)
     }
 
+    @Test func dedupMemoryEmptiesWhileTheStreamIsIdle() {
+        var e = PartitionEngine(configuration: smallConfiguration(dedupTTL: 10_000, clock: .wall))
+        for i in 0..<100 { e.ingest(swap("id\(i)", ts: 1_000 + Int64(i))) }
+        e.tick(wallNow: 2_000)
+        #expect(e.dedupEntries == 100)
+        // No more events: only wall time moves past the TTL.
+        e.tick(wallNow: 12_000)
+        e.tick(wallNow: 13_000)
+        #expect(e.dedupEntries == 0)
+        #expect(e.ingest(swap("id5", ts: 13_000)) == .buffered)
+    }
+
     @Test func reorderBufferReleasesInTimeThenIDOrder() throws {
         var e = PartitionEngine(configuration: smallConfiguration(lateness: 3_000))
         e.ingest(swap("b", ts: 2_000, price: 2))
