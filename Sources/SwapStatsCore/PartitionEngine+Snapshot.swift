@@ -43,6 +43,10 @@ extension PartitionEngine {
     /// - Throws: ``SnapshotError`` when the bytes are not an intact snapshot of version 1
     ///   taken under `configuration`.
     public init(restoring bytes: [UInt8], configuration: EngineConfiguration) throws(SnapshotError) {
+        try self.init(restoring: bytes, configuration: configuration, slidingThreshold: TokenWindows.defaultSlidingThreshold)
+    }
+
+    init(restoring bytes: [UInt8], configuration: EngineConfiguration, slidingThreshold: Int) throws(SnapshotError) {
         guard bytes.count >= 4, Array(bytes[0..<4]) == Self.magic else { throw .badMagic }
         var header = BinaryReader(bytes, from: 4)
         let version = try header.u16()
@@ -59,7 +63,7 @@ extension PartitionEngine {
         guard taken == configuration else {
             throw .configurationMismatch("snapshot has \(Self.describe(taken)), now \(Self.describe(configuration))")
         }
-        self.init(configuration: configuration)
+        self.init(configuration: configuration, slidingThreshold: slidingThreshold)
         nextOffset = try r.i64()
         counters.accepted = Int(try r.i64())
         counters.duplicate = Int(try r.i64())
@@ -161,6 +165,7 @@ extension PartitionEngine {
                 w.f64(point.price)
             }
         }
+        w.int(t.windows.count)
         for window in t.windows {
             let (s, body) = (window.start, window.body)
             w.int(s - t.head)
@@ -205,7 +210,9 @@ extension PartitionEngine {
         }
         guard let newest = buckets.last, newest.index == position else { throw .corrupt("token without its newest bucket") }
         var windows: [WindowState] = []
-        for _ in spans {
+        let windowCount = try r.count(minimumBytes: 0)
+        guard windowCount == 0 || windowCount == spans.count else { throw .corrupt("window count \(windowCount)") }
+        for _ in 0..<windowCount {
             let s = Int(try r.i64())
             guard s >= 0, s < buckets.count else { throw .corrupt("window start out of range") }
             var body = WindowBody()
@@ -232,13 +239,15 @@ extension PartitionEngine {
         var t = TokenWindows(
             first: SwapEvent(
                 id: last.id, token: token, who: last.who, side: last.side, amount: 1, usd: last.usd, ts: last.ts,
-                price: last.price), bucket: position, windowCount: spans.count)
+                price: last.price), bucket: position)
         t.buckets = buckets
         t.windows = windows
         t.wallets = wallets
-        for b in buckets {
-            t.highs.update(index: b.index, value: b.high)
-            t.lows.update(index: b.index, value: b.low)
+        if !windows.isEmpty {
+            for b in buckets {
+                t.highs.update(index: b.index, value: b.high)
+                t.lows.update(index: b.index, value: b.low)
+            }
         }
         return t
     }

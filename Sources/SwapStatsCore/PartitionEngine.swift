@@ -51,8 +51,16 @@ public struct PartitionEngine: Sendable {
     var lastActivityWall: Int64 = .min
     var acceptedAtLastTick = 0
 
+    /// Live buckets above which a token keeps running bodies (tests lower it).
+    let slidingThreshold: Int
+
     public init(configuration: EngineConfiguration) {
+        self.init(configuration: configuration, slidingThreshold: TokenWindows.defaultSlidingThreshold)
+    }
+
+    init(configuration: EngineConfiguration, slidingThreshold: Int) {
         self.configuration = configuration
+        self.slidingThreshold = slidingThreshold
         spans = configuration.windows.map { $0.millis / configuration.bucketStep }
         ttlBuckets = configuration.dedupTTL / configuration.bucketStep
     }
@@ -127,11 +135,11 @@ public struct PartitionEngine: Sendable {
 
     private mutating func apply(_ e: SwapEvent, bucket x: Int64) {
         if let slot = tokenIndex.find(e.tokenHash, where: { tokenNames[Int($0)] == e.token }) {
-            tokens[Int(tokenIndex.value(at: slot))]!.apply(e, bucket: x, spans: spans)
+            tokens[Int(tokenIndex.value(at: slot))]!.apply(e, bucket: x, spans: spans, threshold: slidingThreshold)
             return
         }
-        var windows = TokenWindows(first: e, bucket: x, windowCount: spans.count)
-        windows.apply(e, bucket: x, spans: spans)
+        var windows = TokenWindows(first: e, bucket: x)
+        windows.apply(e, bucket: x, spans: spans, threshold: slidingThreshold)
         if let free = freeSlots.popLast() {
             tokens[Int(free)] = windows
             tokenNames[Int(free)] = e.token

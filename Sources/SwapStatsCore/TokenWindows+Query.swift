@@ -11,14 +11,21 @@ extension TokenWindows {
         for i in specs.indices {
             var w = WindowStats(name: specs[i].name, from: asOf - specs[i].millis, to: asOf)
             let bound = q - spans[i]
-            var body = windows[i].body
-            var s = windows[i].start
-            while s < buckets.count && buckets[s].index <= bound {
-                if s != current { body.subtract(buckets[s].totals) }
-                s += 1
+            var body: WindowBody
+            var s: Int
+            if isSliding {
+                body = windows[i].body
+                s = windows[i].start
+                while s < buckets.count && buckets[s].index <= bound {
+                    if s != current { body.subtract(buckets[s].totals) }
+                    s += 1
+                }
+                if position > bound { body.add(buckets[current].totals) }
+                if body.collapsed { body = self.body(of: s..<buckets.count) }
+            } else {
+                s = position(after: bound)
+                body = self.body(of: s..<buckets.count)
             }
-            if position > bound { body.add(buckets[current].totals) }
-            if body.collapsed { body = self.body(of: s..<buckets.count) }
             if body.txns > 0 {
                 let buyUSD = body.buyUSD.value
                 let sellUSD = body.sellUSD.value
@@ -38,8 +45,13 @@ extension TokenWindows {
                 let close = buckets[current].close.price
                 w.open = open
                 w.close = close
-                w.high = highs.extreme(after: bound)
-                w.low = lows.extreme(after: bound)
+                if isSliding {
+                    w.high = highs.extreme(after: bound)
+                    w.low = lows.extreme(after: bound)
+                } else {
+                    w.high = buckets[s...].lazy.map(\.high).max()
+                    w.low = buckets[s...].lazy.map(\.low).min()
+                }
                 w.priceChangePct = open != 0 ? (close - open) / open * 100 : nil
                 w.vwap = amount > 0 ? volume / amount : nil
                 w.priceStdDev = body.priceStdDev
@@ -104,11 +116,11 @@ extension TokenWindows {
         for p in (head + 1)..<max(head + 1, buckets.count) {
             precondition(buckets[p - 1].index < buckets[p].index, "buckets out of order")
         }
+        precondition(buckets[head].index > position - spans[spans.count - 1], "a dead bucket is live")
+        guard isSliding else { return }
         for i in spans.indices {
-            var first = buckets.count
-            for p in head..<buckets.count - 1 where buckets[p].index > position - spans[i] { first = min(first, p) }
+            let first = position(after: position - spans[i])
             let body = self.body(of: first..<max(first, buckets.count - 1))
-            first = min(first, buckets.count - 1)
             precondition(first == windows[i].start, "start of window \(i) is \(windows[i].start), expected \(first)")
             let b = windows[i].body
             precondition(

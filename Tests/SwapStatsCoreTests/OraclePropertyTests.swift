@@ -1,14 +1,24 @@
-import SwapStatsCore
+@testable import SwapStatsCore
 import SwapStatsTestSupport
 import Testing
 
 /// The engine against the brute-force oracle on random adversarial streams.
 @Suite struct OraclePropertyTests {
+    /// Tokens seen in each representation over a run.
+    struct Modes {
+        var small = 0
+        var sliding = 0
+    }
+
     /// Runs one stream; returns a description of every mismatch (empty when exact).
-    static func run(_ stream: AdversarialStream) -> [String] {
+    static func run(_ stream: AdversarialStream, modes: inout Modes) -> [String] {
         let config = stream.configuration
         let decoder = EventDecoder()
-        var engines = (0..<stream.partitions).map { _ in PartitionEngine(configuration: config) }
+        // Odd seeds make nearly every token slide; even seeds keep the default threshold.
+        let threshold = stream.seed % 2 == 1 ? 2 : TokenWindows.defaultSlidingThreshold
+        var engines = (0..<stream.partitions).map { _ in
+            PartitionEngine(configuration: config, slidingThreshold: threshold)
+        }
         var oracles = (0..<stream.partitions).map { _ in Oracle(configuration: config) }
         var problems: [String] = []
         for (n, step) in stream.steps.enumerated() {
@@ -36,7 +46,8 @@ import Testing
             case .checkpoint:
                 for p in engines.indices {
                     do {
-                        let restored = try PartitionEngine(restoring: engines[p].snapshot(), configuration: config)
+                        let restored = try PartitionEngine(
+                            restoring: engines[p].snapshot(), configuration: config, slidingThreshold: threshold)
                         if restored.allStats() != engines[p].allStats() { problems.append("\(at): restore differs") }
                         engines[p] = restored
                     } catch {
@@ -60,6 +71,11 @@ import Testing
             }
             if problems.count > 20 { break }
         }
+        for engine in engines {
+            for t in engine.tokens.compactMap({ $0 }) {
+                if t.isSliding { modes.sliding += 1 } else { modes.small += 1 }
+            }
+        }
         for p in engines.indices where engines[p].counters != oracles[p].counters {
             problems.append("seed \(stream.seed): counters \(engines[p].counters), want \(oracles[p].counters)")
         }
@@ -69,13 +85,16 @@ import Testing
     @Test func engineMatchesOracleOnOneThousandAdversarialStreams() {
         var failing: [String] = []
         var queries = 0
+        var modes = Modes()
         for seed in UInt64(1)...1_000 {
             let stream = AdversarialStream(seed: seed)
             queries += stream.steps.filter { if case .query = $0 { true } else { false } }.count
-            let problems = Self.run(stream)
+            let problems = Self.run(stream, modes: &modes)
             if !problems.isEmpty { failing.append(problems.prefix(5).joined(separator: "\n")) }
         }
         #expect(queries > 2_000)
+        // Both representations of a token (scanned while small, sliding when busy) are covered.
+        #expect(modes.small > 500 && modes.sliding > 500, "\(modes)")
         #expect(failing.isEmpty, "\(failing.count) streams mismatch:\n\(failing.prefix(5).joined(separator: "\n---\n"))")
     }
 
