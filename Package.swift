@@ -18,7 +18,7 @@ let package = Package(
         .library(name: "SwapStatsTestSupport", targets: ["SwapStatsTestSupport"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0")
     ],
     targets: [
         // Pure domain engine: no I/O, no clock, no C, no networking.

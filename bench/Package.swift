@@ -20,6 +20,6 @@ let package = Package(
                 .product(name: "SwapStatsCore", package: root),
                 .product(name: "SwapStatsTestSupport", package: root),
             ]
-        )
+        ),
     ]
 )

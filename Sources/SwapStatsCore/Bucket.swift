@@ -63,7 +63,9 @@ struct Bucket: Sendable {
             close = open
         } else {
             if e.ts < open.ts || (e.ts == open.ts && e.id < open.id) { open = TradePoint(ts: e.ts, id: e.id, price: p) }
-            if e.ts > close.ts || (e.ts == close.ts && e.id > close.id) { close = TradePoint(ts: e.ts, id: e.id, price: p) }
+            if e.ts > close.ts || (e.ts == close.ts && e.id > close.id) {
+                close = TradePoint(ts: e.ts, id: e.id, price: p)
+            }
         }
     }
 }

@@ -116,7 +116,8 @@ public struct EngineConfiguration: Sendable, Equatable {
         func duration(_ name: String) throws(ConfigurationError) -> Int64? {
             guard let text = environment[name] else { return nil }
             guard let ms = DurationText.millis(text) else {
-                throw ConfigurationError(variable: name, message: "'\(text)' is not a duration like 250ms, 5s, 5m, 1h, 1d")
+                throw ConfigurationError(
+                    variable: name, message: "'\(text)' is not a duration like 250ms, 5s, 5m, 1h, 1d")
             }
             return ms
         }

@@ -15,7 +15,8 @@ enum UTF8Scan {
         var sawNonASCII = false
         while i < n {
             if i + 8 <= n {
-                let high = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let high =
+                    UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
                     & 0x8080_8080_8080_8080
                 if high == 0 {
                     i += 8

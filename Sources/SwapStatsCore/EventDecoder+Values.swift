@@ -68,7 +68,8 @@ enum FieldValue {
             default: nil
             }
         }
-        let result = slot.escaped
+        let result =
+            slot.escaped
             ? withContent(p, slot) { q, start, end in side(q + start, end - start) } ?? nil
             : side(p + slot.start, slot.end - slot.start)
         guard let result else { throw .badSide }

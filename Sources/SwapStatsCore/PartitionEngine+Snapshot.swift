@@ -18,7 +18,9 @@ extension PartitionEngine {
         for c in [counters.accepted, counters.duplicate, counters.lateApplied, counters.lateDropped, counters.expired] {
             p.int(c)
         }
-        for v in [newestEventTime, watermark, clock, lastSweepBucket, lastDedupSweepBucket, lastActivityWall] { p.i64(v) }
+        for v in [newestEventTime, watermark, clock, lastSweepBucket, lastDedupSweepBucket, lastActivityWall] {
+            p.i64(v)
+        }
         p.int(acceptedAtLastTick)
         p.int(dedup.count)
         dedup.forEach(near: clock == .min ? 0 : clockBucket) { id, bucket in
@@ -43,7 +45,8 @@ extension PartitionEngine {
     /// - Throws: ``SnapshotError`` when the bytes are not an intact snapshot of version 1
     ///   taken under `configuration`.
     public init(restoring bytes: [UInt8], configuration: EngineConfiguration) throws(SnapshotError) {
-        try self.init(restoring: bytes, configuration: configuration, slidingThreshold: TokenWindows.defaultSlidingThreshold)
+        try self.init(
+            restoring: bytes, configuration: configuration, slidingThreshold: TokenWindows.defaultSlidingThreshold)
     }
 
     init(restoring bytes: [UInt8], configuration: EngineConfiguration, slidingThreshold: Int) throws(SnapshotError) {
@@ -112,7 +115,9 @@ extension PartitionEngine {
 
     static func readConfiguration(_ r: inout BinaryReader) throws(SnapshotError) -> EngineConfiguration {
         var windows: [WindowSpec] = []
-        for _ in 0..<(try r.count(minimumBytes: 12)) { windows.append(WindowSpec(name: try r.string(), millis: try r.i64())) }
+        for _ in 0..<(try r.count(minimumBytes: 12)) {
+            windows.append(WindowSpec(name: try r.string(), millis: try r.i64()))
+        }
         let step = try r.i64()
         let lateness = try r.i64()
         let ttl = try r.i64()
@@ -181,8 +186,9 @@ extension PartitionEngine {
         }
         let last = t.lastTrade
         write(
-            SwapEvent(id: last.id, token: "", who: last.who, side: last.side, amount: 1, usd: last.usd, ts: last.ts,
-                      price: last.price), into: &w)
+            SwapEvent(
+                id: last.id, token: "", who: last.who, side: last.side, amount: 1, usd: last.usd, ts: last.ts,
+                price: last.price), into: &w)
     }
 
     static func readToken(_ r: inout BinaryReader, spans: [Int64]) throws(SnapshotError) -> TokenWindows {
@@ -208,7 +214,9 @@ extension PartitionEngine {
             if let prev = buckets.last, prev.index >= b.index { throw .corrupt("buckets out of order") }
             buckets.append(b)
         }
-        guard let newest = buckets.last, newest.index == position else { throw .corrupt("token without its newest bucket") }
+        guard let newest = buckets.last, newest.index == position else {
+            throw .corrupt("token without its newest bucket")
+        }
         var windows: [WindowState] = []
         let windowCount = try r.count(minimumBytes: 0)
         guard windowCount == 0 || windowCount == spans.count else { throw .corrupt("window count \(windowCount)") }
@@ -226,7 +234,8 @@ extension PartitionEngine {
             body.amount = try r.dd()
             body.mean = try r.dd()
             body.m2 = try r.dd()
-            body.peaks = WindowBody.Peaks(buyUSD: try r.f64(), sellUSD: try r.f64(), amount: try r.f64(), m2: try r.f64())
+            body.peaks = WindowBody.Peaks(
+                buyUSD: try r.f64(), sellUSD: try r.f64(), amount: try r.f64(), m2: try r.f64())
             windows.append(WindowState(start: s, body: body))
         }
         var wallets = FingerprintTable<WalletLast>(placeholder: .none)

@@ -174,7 +174,8 @@ public struct PartitionEngine: Sendable {
             if let t = tokens[Int(slot)], !t.isLive(at: now, spans: spans) { dead.append(hash) }
         }
         for hash in dead {
-            let slot = tokenIndex.find(hash, where: { tokens[Int($0)].map { !$0.isLive(at: now, spans: spans) } ?? false })!
+            let slot = tokenIndex.find(
+                hash, where: { tokens[Int($0)].map { !$0.isLive(at: now, spans: spans) } ?? false })!
             let s = tokenIndex.value(at: slot)
             tokenIndex.remove(at: slot)
             tokens[Int(s)] = nil

@@ -110,24 +110,25 @@ extension TokenWindows {
     static func heapBytes(_ s: String) -> Int { s.utf8.count > 15 ? 32 + s.utf8.count : 0 }
 
     #if SWAPSTATS_INTERNAL_CHECKS
-    /// Recomputes every body from its buckets and checks it against the running one.
-    func checkInvariants(spans: [Int64]) {
-        precondition(buckets[buckets.count - 1].index == position)
-        for p in (head + 1)..<max(head + 1, buckets.count) {
-            precondition(buckets[p - 1].index < buckets[p].index, "buckets out of order")
+        /// Recomputes every body from its buckets and checks it against the running one.
+        func checkInvariants(spans: [Int64]) {
+            precondition(buckets[buckets.count - 1].index == position)
+            for p in (head + 1)..<max(head + 1, buckets.count) {
+                precondition(buckets[p - 1].index < buckets[p].index, "buckets out of order")
+            }
+            precondition(buckets[head].index > position - spans[spans.count - 1], "a dead bucket is live")
+            guard isSliding else { return }
+            for i in spans.indices {
+                let first = position(after: position - spans[i])
+                let body = self.body(of: first..<max(first, buckets.count - 1))
+                precondition(
+                    first == windows[i].start, "start of window \(i) is \(windows[i].start), expected \(first)")
+                let b = windows[i].body
+                precondition(
+                    b.txns == body.txns && b.buys == body.buys && b.wallets == body.wallets
+                        && b.buyers == body.buyers && b.sellers == body.sellers,
+                    "counts of window \(i) drifted: \(b) vs \(body)")
+            }
         }
-        precondition(buckets[head].index > position - spans[spans.count - 1], "a dead bucket is live")
-        guard isSliding else { return }
-        for i in spans.indices {
-            let first = position(after: position - spans[i])
-            let body = self.body(of: first..<max(first, buckets.count - 1))
-            precondition(first == windows[i].start, "start of window \(i) is \(windows[i].start), expected \(first)")
-            let b = windows[i].body
-            precondition(
-                b.txns == body.txns && b.buys == body.buys && b.wallets == body.wallets
-                    && b.buyers == body.buyers && b.sellers == body.sellers,
-                "counts of window \(i) drifted: \(b) vs \(body)")
-        }
-    }
     #endif
 }

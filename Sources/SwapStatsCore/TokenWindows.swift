@@ -84,7 +84,7 @@ struct TokenWindows: Sendable {
         }
         if e.ts > lastTrade.ts || (e.ts == lastTrade.ts && e.id > lastTrade.id) { lastTrade = Trade(e) }
         #if SWAPSTATS_INTERNAL_CHECKS
-        checkInvariants(spans: spans)
+            checkInvariants(spans: spans)
         #endif
     }
 

@@ -74,7 +74,8 @@ public struct AdversarialStream: Sendable {
                 continue
             }
             if r < 0.18 {
-                steps.append(.message(partition: rng.int(0...(partitions - 1)), bytes: Self.invalid(&rng), expected: nil))
+                steps.append(
+                    .message(partition: rng.int(0...(partitions - 1)), bytes: Self.invalid(&rng), expected: nil))
                 continue
             }
             now += Int64(rng.int(0...Int(step)))

@@ -6,7 +6,8 @@ public import SwapStatsCore
 public enum StatsComparison {
     public static func mismatches(_ got: TokenStats?, _ want: TokenStats?, relative: Double = 1e-9) -> [String] {
         guard let got, let want else {
-            return got == nil && want == nil ? [] : ["presence: got \(got == nil ? "none" : "stats"), want \(want == nil ? "none" : "stats")"]
+            return got == nil && want == nil
+                ? [] : ["presence: got \(got == nil ? "none" : "stats"), want \(want == nil ? "none" : "stats")"]
         }
         var out: [String] = []
         func exact<T: Equatable>(_ name: String, _ a: T, _ b: T) {
@@ -14,7 +15,9 @@ public enum StatsComparison {
         }
         func close(_ name: String, _ a: Double?, _ b: Double?, scale: Double = 0) {
             guard let a, let b else {
-                if (a == nil) != (b == nil) { out.append("\(name): got \(String(describing: a)), want \(String(describing: b))") }
+                if (a == nil) != (b == nil) {
+                    out.append("\(name): got \(String(describing: a)), want \(String(describing: b))")
+                }
                 return
             }
             let tolerance = relative * max(abs(a), abs(b)) + 1e-12 * scale

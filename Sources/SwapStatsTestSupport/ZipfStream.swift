@@ -1,5 +1,5 @@
-public import SwapStatsCore
 import Foundation
+public import SwapStatsCore
 
 /// Realistic synthetic swaps: Zipf token popularity, a wallet population, log-normal-ish
 /// sizes, smooth per-token price walks, event times spread evenly over a span, with a share

@@ -32,8 +32,10 @@ struct Simulate: ParsableCommand {
             engine.flush()
         }
         let c = engine.counters
-        print("ingested \(events) swaps in \(elapsed): accepted \(c.accepted), duplicate \(c.duplicate), "
-            + "late \(c.lateApplied), expired \(c.expired); \(engine.tokenCount) tokens, state \(engine.bytes / 1_024) KiB")
+        print(
+            "ingested \(events) swaps in \(elapsed): accepted \(c.accepted), duplicate \(c.duplicate), "
+                + "late \(c.lateApplied), expired \(c.expired); \(engine.tokenCount) tokens, state \(engine.bytes / 1_024) KiB"
+        )
         let all = engine.allStats()
         for window in engineConfiguration.windows {
             print("\ntop \(top) by volumeUsd over \(window.name):")

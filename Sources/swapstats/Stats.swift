@@ -43,9 +43,12 @@ struct Stats: ParsableCommand {
         engine.flush()
         for s in engine.allStats() { print(String(decoding: StatsJSON.encode(s), as: UTF8.self)) }
         let c = engine.counters
-        var summary = "lines \(lines), accepted \(c.accepted), duplicate \(c.duplicate), late applied \(c.lateApplied), "
+        var summary =
+            "lines \(lines), accepted \(c.accepted), duplicate \(c.duplicate), late applied \(c.lateApplied), "
         summary += "late dropped \(c.lateDropped), expired \(c.expired), invalid \(invalid.values.reduce(0, +))"
-        for (reason, n) in invalid.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { summary += " \(reason.rawValue)=\(n)" }
+        for (reason, n) in invalid.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            summary += " \(reason.rawValue)=\(n)"
+        }
         FileHandle.standardError.write(Data((summary + "\n").utf8))
     }
 }

@@ -38,7 +38,11 @@ let decoder = EventDecoder()
         #expect(event.usd == 25)
         #expect(event.ts == 1_763_800_004_312)
         #expect(event.price == 2.0)
-        #expect(event == SwapEvent(id: "0xabc:3", token: "0xdead", who: "0xw1", side: .buy, amount: 12.5, usd: 25, ts: 1_763_800_004_312, price: 2))
+        #expect(
+            event
+                == SwapEvent(
+                    id: "0xabc:3", token: "0xdead", who: "0xw1", side: .buy, amount: 12.5, usd: 25,
+                    ts: 1_763_800_004_312, price: 2))
     }
 
     @Test func numberAndStringFormsOfAmountAndUSD() throws {
@@ -55,8 +59,9 @@ let decoder = EventDecoder()
     }
 
     @Test func tokenIsLowercased() throws {
-        #expect(try decoder.decode(message(["token": #""0xAbCdEF0123456789ABCDEFabcdefABCDEF01234567""#])).get().token
-            == "0xabcdef0123456789abcdefabcdefabcdef01234567")
+        #expect(
+            try decoder.decode(message(["token": #""0xAbCdEF0123456789ABCDEFabcdefABCDEF01234567""#])).get().token
+                == "0xabcdef0123456789abcdefabcdefabcdef01234567")
         #expect(try decoder.decode(message(["token": #""ÄBC""#])).get().token == "äbc")
         #expect(try decoder.decode(message(["token": #""\u00C4B\u0043""#])).get().token == "äbc")
     }
@@ -69,7 +74,8 @@ let decoder = EventDecoder()
     }
 
     @Test func whitespaceEverywhereJSONAllowsIt() throws {
-        let text = " \n\t{ \"id\" : \"i\" ,\r\n\"token\"\t:\"t\" , \"who\":\"w\" , \"side\" : \"sell\" , \"amount\" : 1 ,"
+        let text =
+            " \n\t{ \"id\" : \"i\" ,\r\n\"token\"\t:\"t\" , \"who\":\"w\" , \"side\" : \"sell\" , \"amount\" : 1 ,"
             + " \"usd\" : 2 , \"ts\" : 3 , \"x\" : [ 1 , { } , [ ] ] } \n "
         let event = try decoder.decode(text).get()
         #expect(event.id == "i" && event.side == .sell && event.ts == 3 && event.price == 2)
@@ -219,12 +225,17 @@ let decoder = EventDecoder()
         #expect(reason(decoder.decode(message(extra: pad70k))) == .tooLarge)
         let exact = message(extra: ",\"pad\":\"\"")
         let fill = EventDecoder.maxMessageBytes - exact.utf8.count
-        #expect(reason(decoder.decode(message(extra: ",\"pad\":\"" + String(repeating: "p", count: fill) + "\""))) == nil)
-        #expect(reason(decoder.decode(message(extra: ",\"pad\":\"" + String(repeating: "p", count: fill + 1) + "\""))) == .tooLarge)
+        #expect(
+            reason(decoder.decode(message(extra: ",\"pad\":\"" + String(repeating: "p", count: fill) + "\""))) == nil)
+        #expect(
+            reason(decoder.decode(message(extra: ",\"pad\":\"" + String(repeating: "p", count: fill + 1) + "\"")))
+                == .tooLarge)
     }
 
     @Test func nestingDepth() {
-        func nested(_ k: Int) -> String { ",\"x\":" + String(repeating: "[", count: k) + String(repeating: "]", count: k) }
+        func nested(_ k: Int) -> String {
+            ",\"x\":" + String(repeating: "[", count: k) + String(repeating: "]", count: k)
+        }
         #expect(reason(decoder.decode(message(extra: nested(31)))) == nil)  // depth 32
         #expect(reason(decoder.decode(message(extra: nested(32)))) == .tooDeep)  // depth 33
         let objects = ",\"x\":" + String(repeating: "{\"a\":", count: 31) + "1" + String(repeating: "}", count: 31)
@@ -232,10 +243,13 @@ let decoder = EventDecoder()
         #expect(reason(decoder.decode(String(repeating: "[", count: 1_000_000))) == .tooLarge)
         #expect(reason(decoder.decode(String(repeating: "[", count: 60_000))) == .tooDeep)
         #expect(reason(decoder.decode("{\"x\":" + String(repeating: "[", count: 60_000))) == .tooDeep)
-        #expect(reason(decoder.decode(String(repeating: "[", count: 32) + String(repeating: "]", count: 32))) == .notObject)
+        #expect(
+            reason(decoder.decode(String(repeating: "[", count: 32) + String(repeating: "]", count: 32))) == .notObject)
     }
 
-    @Test(arguments: [[0xFF], [0xC0, 0x80], [0x80], [0xF0, 0x9F, 0x98], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80]])
+    @Test(arguments: [
+        [0xFF], [0xC0, 0x80], [0x80], [0xF0, 0x9F, 0x98], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
+    ])
     func invalidUTF8(_ bad: [UInt8]) {
         for template in [message(["who": "\"a@b\""]), message(extra: ",\"x\":\"a@b\"")] {
             let parts = template.split(separator: "@", omittingEmptySubsequences: false)
@@ -250,12 +264,14 @@ let decoder = EventDecoder()
 
     @Test func randomBytesNeverTrap() {
         var rng = SplitMix64(seed: 0xB17E5)
-        let alphabet = Array(#"{}[]",:0123456789-+.eEtrufalsn \"#.utf8) + [0x5C, 0x75, 0x80, 0xC3, 0xA9, 0xFF, 0x00, 0x0A]
+        let alphabet =
+            Array(#"{}[]",:0123456789-+.eEtrufalsn \"#.utf8) + [0x5C, 0x75, 0x80, 0xC3, 0xA9, 0xFF, 0x00, 0x0A]
         var outcomes = Set<String>()
         for _ in 0..<20_000 {
             let n = Int(rng.next() % 64)
             let bytes = (0..<n).map { _ in
-                rng.next() % 2 == 0 ? alphabet[Int(rng.next() % UInt64(alphabet.count))] : UInt8(truncatingIfNeeded: rng.next())
+                rng.next() % 2 == 0
+                    ? alphabet[Int(rng.next() % UInt64(alphabet.count))] : UInt8(truncatingIfNeeded: rng.next())
             }
             switch decoder.decode(bytes) {
             case .success: outcomes.insert("ok")
@@ -317,8 +333,10 @@ extension EventDecoderTests {
     @Test func numbersAreCorrectlyRounded() throws {
         let seed: UInt64 = 0xD0_0B1E
         var rng = SplitMix64(seed: seed)
-        let fixed = ["123.45", "0.000001234", "1e-9", "1E+300", "5e-324", "2.2250738585072011e-308",
-                     "9007199254740993", "0.1", "1.7976931348623157e308", "4.9e-324", "123456789012345678901234567890"]
+        let fixed = [
+            "123.45", "0.000001234", "1e-9", "1E+300", "5e-324", "2.2250738585072011e-308",
+            "9007199254740993", "0.1", "1.7976931348623157e308", "4.9e-324", "123456789012345678901234567890",
+        ]
         var texts = fixed
         for _ in 0..<100_000 { texts.append("\(Self.randomDouble(&rng))") }
         for _ in 0..<50_000 { texts.append(Self.randomDecimal(&rng)) }
@@ -372,8 +390,10 @@ extension EventDecoderTests {
     }
 
     static func randomString(_ rng: inout SplitMix64, maxScalars: Int) -> String {
-        let pool: [Character] = ["a", "Z", "0", "x", ":", " ", "\"", "\\", "/", "\n", "\t", "\u{0}", "\u{1F}", "é", "Ä",
-                                 "ß", "İ", "☃", "中", "😀", "🇫🇷", "\u{7F}", "\u{FFFF}"]
+        let pool: [Character] = [
+            "a", "Z", "0", "x", ":", " ", "\"", "\\", "/", "\n", "\t", "\u{0}", "\u{1F}", "é", "Ä",
+            "ß", "İ", "☃", "中", "😀", "🇫🇷", "\u{7F}", "\u{FFFF}",
+        ]
         let n = 1 + Int(rng.next() % UInt64(maxScalars))
         return String((0..<n).map { _ in pool[Int(rng.next() % UInt64(pool.count))] })
     }
@@ -391,7 +411,8 @@ extension EventDecoderTests {
             let ts = Int64(rng.next() % (1 << 53))
             let price: Double? = rng.next() % 2 == 0 ? Self.randomDouble(&rng) : nil
             let amountJSON = rng.next() % 2 == 0 ? "\"\(amount)\"" : "\(amount)"
-            var json = "{\"who\":\(Self.jsonString(who, &rng)),\"id\":\(Self.jsonString(id, &rng)),"
+            var json =
+                "{\"who\":\(Self.jsonString(who, &rng)),\"id\":\(Self.jsonString(id, &rng)),"
                 + "\"side\":\"\(side.name)\",\"token\":\(Self.jsonString(token, &rng)),\"amount\":\(amountJSON),"
                 + "\"usd\":\(usd),\"ts\":\(ts),\"n\":\(Self.jsonString(id, &rng))"
             if let price { json += ",\"price\":\(price)" }

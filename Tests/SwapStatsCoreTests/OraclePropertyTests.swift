@@ -1,6 +1,7 @@
-@testable import SwapStatsCore
 import SwapStatsTestSupport
 import Testing
+
+@testable import SwapStatsCore
 
 /// The engine against the brute-force oracle on random adversarial streams.
 @Suite struct OraclePropertyTests {
@@ -56,7 +57,9 @@ import Testing
                 }
             case .query(let extra):
                 for p in engines.indices where engines[p].asOf != oracles[p].asOf {
-                    problems.append("\(at): partition \(p) asOf \(String(describing: engines[p].asOf)), want \(String(describing: oracles[p].asOf))")
+                    problems.append(
+                        "\(at): partition \(p) asOf \(String(describing: engines[p].asOf)), want \(String(describing: oracles[p].asOf))"
+                    )
                 }
                 guard let newest = engines.compactMap(\.asOf).max() else { continue }
                 let asOf = newest + extra * config.bucketStep
@@ -95,7 +98,8 @@ import Testing
         #expect(queries > 2_000)
         // Both representations of a token (scanned while small, sliding when busy) are covered.
         #expect(modes.small > 500 && modes.sliding > 500, "\(modes)")
-        #expect(failing.isEmpty, "\(failing.count) streams mismatch:\n\(failing.prefix(5).joined(separator: "\n---\n"))")
+        #expect(
+            failing.isEmpty, "\(failing.count) streams mismatch:\n\(failing.prefix(5).joined(separator: "\n---\n"))")
     }
 
     @Test func theGeneratorReallyIsAdversarial() {

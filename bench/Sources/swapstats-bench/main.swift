@@ -1,5 +1,5 @@
-import Foundation
 import CMallocInfo
+import Foundation
 import Glibc
 import SwapStatsCore
 import SwapStatsTestSupport
@@ -37,7 +37,8 @@ func zipfEvents(_ n: Int, tokens: Int, wallets: Int, span: Int64 = 86_000_000) -
 
 func engineBench(tokens: Int = 100_000, wallets: Int = 50_000) {
     let n = Int(10_000_000 * scale)
-    print("engine: \(n) events, Zipf(1.0) over \(tokens) tokens, \(wallets) wallets, 24h span, 1% duplicates, 2s jitter")
+    print(
+        "engine: \(n) events, Zipf(1.0) over \(tokens) tokens, \(wallets) wallets, 24h span, 1% duplicates, 2s jitter")
     let baseline = heapInUse()
     var events = zipfEvents(n, tokens: tokens, wallets: wallets)
     var engine = PartitionEngine(configuration: configuration)
@@ -149,7 +150,9 @@ func decodeBench() {
         var ok = 0
         let t0 = now()
         for d in datas {
-            if let w = try? json.decode(Wire.self, from: d), w.amount > 0, w.usd >= 0, w.side == "buy" || w.side == "sell" {
+            if let w = try? json.decode(Wire.self, from: d), w.amount > 0, w.usd >= 0,
+                w.side == "buy" || w.side == "sell"
+            {
                 ok += 1
             }
         }
