@@ -10,8 +10,10 @@ public struct ReorderBuffer: Sendable {
     }
 
     private var heap: [Entry] = []
-    /// Events by slot; a slot on `free` holds a stale event until it is reused.
+    /// Events by slot; a free slot holds `vacant`.
     private var slab: [SwapEvent] = []
+    /// Fills free slots: its strings are empty, so moving it costs no reference counting.
+    private static let vacant = SwapEvent(id: "", token: "", who: "", side: .buy, amount: 1, usd: 0, ts: 0)
     private var free: [Int32] = []
 
     public init() {}
@@ -76,10 +78,10 @@ public struct ReorderBuffer: Sendable {
             }
             heap[i] = last
         }
-        let event = slab[Int(top.slot)]
+        var event = Self.vacant
+        swap(&event, &slab[Int(top.slot)])
         free.append(top.slot)
         if heap.isEmpty {
-            // Nothing held: drop the stale events and their strings.
             slab.removeAll(keepingCapacity: true)
             free.removeAll(keepingCapacity: true)
         }
