@@ -40,9 +40,11 @@ enum NumberScan {
     /// is a plain integer in 0...2^53 − 1 (digits only; false unless `convert`), or `nil` if no
     /// number starts there: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
     ///
-    /// Conversion uses Clinger's fast path: up to 19 significant digits in a `UInt64`; when
+    /// Conversion keeps up to 19 significant digits in a `UInt64`. Clinger's fast path: when
     /// the mantissa is at most 2^53 and the decimal exponent within ±22, one exact multiply
-    /// or divide by a power of ten is correctly rounded. Anything else goes to the stdlib.
+    /// or divide by a power of ten is correctly rounded. Otherwise ``EiselLemire``, which
+    /// decides almost every normal result; what it leaves undecided (ties it cannot
+    /// resolve, subnormals, overflow, some inputs of more than 19 digits) goes to the stdlib.
     @inline(__always)
     static func scan(
         _ p: UnsafeRawPointer, from start: Int, to end: Int, convert: Bool
@@ -114,6 +116,14 @@ enum NumberScan {
             } else {
                 value *= powerOfTen(exponent)
             }
+            return (i, negative ? -value : value, false)
+        }
+        // Eisel–Lemire. With digits cut off, the exact value lies between `mantissa` and
+        // `mantissa + 1` (times 10^exponent): rounding is monotonic, so if both ends round
+        // to the same double, so does the value.
+        if let value = EiselLemire.double(mantissa, exponent),
+            !inexact || EiselLemire.double(mantissa + 1, exponent) == value
+        {
             return (i, negative ? -value : value, false)
         }
         return (i, slowDouble(p, from: start, to: i), false)
