@@ -73,10 +73,13 @@ public struct ZipfStream: Sendable {
     }
 
     /// The event as a JSON line (amount as a decimal string, like many producers write it).
-    public static func json(_ e: SwapEvent) -> String {
+    /// Numbers are written in full (Swift's shortest round-trip form, up to 17 digits), or
+    /// with `decimals` digits after the point, as feeds that round to cents or micro-units do.
+    public static func json(_ e: SwapEvent, decimals: Int? = nil) -> String {
+        func number(_ v: Double) -> String { decimals.map { String(format: "%.\($0)f", v) } ?? "\(v)" }
         var s = "{\"id\":\"\(e.id)\",\"token\":\"\(e.token)\",\"who\":\"\(e.who)\",\"side\":\"\(e.side.name)\","
-        s += "\"amount\":\"\(e.amount)\",\"usd\":\(e.usd),\"ts\":\(e.ts)"
-        if e.price != e.usd / e.amount { s += ",\"price\":\(e.price)" }
+        s += "\"amount\":\"\(number(e.amount))\",\"usd\":\(number(e.usd)),\"ts\":\(e.ts)"
+        if e.price != e.usd / e.amount { s += ",\"price\":\(number(e.price))" }
         return s + "}"
     }
 
