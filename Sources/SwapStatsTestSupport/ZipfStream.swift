@@ -25,8 +25,8 @@ public struct ZipfStream: Sendable {
         start: Int64 = 1_763_800_000_000, jitter: Int64 = 0, duplicateShare: Double = 0
     ) {
         var rng = SplitMix64(seed: seed)
-        self.tokens = (0..<tokens).map { i in "0x" + Self.hex(UInt64(i) &* 0x9E37_79B9_7F4A_7C15, 40) }
-        self.wallets = (0..<wallets).map { i in "0x" + Self.hex(UInt64(i) &* 0xC2B2_AE3D_27D4_EB4F, 40) }
+        self.tokens = (0..<tokens).map { i in Self.address(UInt64(i), salt: 0x70) }
+        self.wallets = (0..<wallets).map { i in Self.address(UInt64(i), salt: 0x77) }
         var weights = (1...tokens).map { 1 / pow(Double($0), exponent) }
         let total = weights.reduce(0, +)
         var acc = 0.0
@@ -58,13 +58,14 @@ public struct ZipfStream: Sendable {
         }
         let t = lo
         prices[t] *= 1 + (rng.unit() - 0.5) * 0.004
-        let amount = rng.logUniform(0.01, 100_000)
+        let usd = rng.logUniform(1, 50_000)
+        let amount = usd / prices[t]
         let ts = start + Int64(Double(serial) * spacing) - (jitter > 0 ? Int64(rng.next() % UInt64(jitter)) : 0)
         let e = SwapEvent(
             id: "0x" + Self.hex(rng.next(), 16) + Self.hex(rng.next(), 16) + Self.hex(rng.next(), 16)
                 + Self.hex(rng.next(), 16) + ":\(serial % 512)",
             token: tokens[t], who: wallets[Int(rng.next() % UInt64(wallets.count))],
-            side: rng.chance(0.5) ? .buy : .sell, amount: amount, usd: amount * prices[t], ts: ts,
+            side: rng.chance(0.5) ? .buy : .sell, amount: amount, usd: usd, ts: ts,
             price: rng.chance(0.5) ? prices[t] : nil)
         if duplicateShare > 0 {
             if recent.count < 1_024 { recent.append(e) } else { recent[serial % 1_024] = e }
@@ -83,10 +84,16 @@ public struct ZipfStream: Sendable {
         return s + "}"
     }
 
+    /// The low `digits` (<= 16) hex digits of `v`, zero-padded.
     static func hex(_ v: UInt64, _ digits: Int) -> String {
         let s = String(v, radix: 16)
         let padded = String(repeating: "0", count: max(0, 16 - s.count)) + s
-        if digits <= 16 { return String(padded.suffix(digits)) }
-        return String(repeating: "a", count: digits - 16) + padded
+        return String(padded.suffix(digits))
+    }
+
+    /// A 20-byte address (`0x` and 40 hex digits) derived from `i`.
+    static func address(_ i: UInt64, salt: UInt64) -> String {
+        var rng = SplitMix64(seed: i &* 0x9E37_79B9_7F4A_7C15 ^ salt)
+        return "0x" + hex(rng.next(), 16) + hex(rng.next(), 16) + hex(rng.next(), 8)
     }
 }
