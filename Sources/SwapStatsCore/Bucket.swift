@@ -3,9 +3,6 @@ public struct TradePoint: Sendable, Hashable {
     public var ts: Int64
     public var id: String
     public var price: Double
-
-    @inlinable
-    func precedes(_ other: TradePoint) -> Bool { ts != other.ts ? ts < other.ts : id < other.id }
 }
 
 /// The additive part of a bucket: what windows add when it enters and subtract when it

@@ -62,19 +62,9 @@ public struct FingerprintTable<Value> {
     @inlinable
     public func value(at slot: Int) -> Value { slots[slot].value }
 
-    /// The key in an occupied slot.
-    @inlinable
-    public func key(at slot: Int) -> UInt64 { slots[slot].key }
-
     /// Replaces the value in an occupied slot.
     @inlinable
     public mutating func setValue(_ value: Value, at slot: Int) { slots[slot].value = value }
-
-    /// Calls `body` with the value in an occupied slot, in place.
-    @inlinable
-    public mutating func modifyValue<R>(at slot: Int, _ body: (inout Value) -> R) -> R {
-        body(&slots[slot].value)
-    }
 
     /// Inserts a new entry (even if `key` is present) and returns its slot.
     /// Grows first when the load would pass 70 %; slots returned earlier are then invalid.

@@ -169,18 +169,15 @@ public struct PartitionEngine: Sendable {
 
     /// Frees tokens with no trade left in the largest window.
     mutating func sweepTokens(now: Int64) {
-        var dead: [UInt64] = []
+        var dead: [(hash: UInt64, slot: Int32)] = []
         tokenIndex.forEach { hash, slot in
-            if let t = tokens[Int(slot)], !t.isLive(at: now, spans: spans) { dead.append(hash) }
+            if tokens[Int(slot)]?.isLive(at: now, spans: spans) == false { dead.append((hash, slot)) }
         }
-        for hash in dead {
-            let slot = tokenIndex.find(
-                hash, where: { tokens[Int($0)].map { !$0.isLive(at: now, spans: spans) } ?? false })!
-            let s = tokenIndex.value(at: slot)
-            tokenIndex.remove(at: slot)
-            tokens[Int(s)] = nil
-            tokenNames[Int(s)] = ""
-            freeSlots.append(s)
+        for (hash, slot) in dead {
+            tokenIndex.remove(at: tokenIndex.find(hash, where: { $0 == slot })!)
+            tokens[Int(slot)] = nil
+            tokenNames[Int(slot)] = ""
+            freeSlots.append(slot)
         }
     }
 

@@ -21,9 +21,6 @@ public struct ReorderBuffer: Sendable {
     public var count: Int { heap.count }
     public var isEmpty: Bool { heap.isEmpty }
 
-    /// The earliest held event time.
-    public var earliest: Int64? { heap.first?.ts }
-
     /// The held events, in no particular order.
     public var events: [SwapEvent] { heap.map { slab[Int($0.slot)] } }
 
