@@ -16,24 +16,73 @@ let package = Package(
         .executable(name: "swapstats", targets: ["swapstats"]),
         .library(name: "SwapStatsCore", targets: ["SwapStatsCore"]),
         .library(name: "SwapStatsTestSupport", targets: ["SwapStatsTestSupport"]),
+        .library(name: "KafkaClient", targets: ["KafkaClient"]),
+        .library(name: "SwapStatsPipeline", targets: ["SwapStatsPipeline"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure domain engine: no I/O, no clock, no C, no networking.
         .target(name: "SwapStatsCore"),
         // Seeded generators and the brute-force oracle, for tests and benchmarks only.
         .target(name: "SwapStatsTestSupport", dependencies: ["SwapStatsCore"]),
+        // librdkafka, fenced: a modulemap and a shim header, imported by KafkaClient only.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        // Owns every librdkafka pointer: consumer, producer, mock cluster.
+        .target(
+            name: "KafkaClient",
+            dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Partition ownership, shards, backpressure, checkpoints, dead letters.
+        .target(
+            name: "SwapStatsPipeline",
+            dependencies: [
+                "SwapStatsCore",
+                "KafkaClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // Configuration loading and the composition of services behind each command.
+        .target(
+            name: "SwapStatsApp",
+            dependencies: [
+                "SwapStatsCore",
+                "SwapStatsTestSupport",
+                "KafkaClient",
+                "SwapStatsPipeline",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "swapstats",
             dependencies: [
                 "SwapStatsCore",
                 "SwapStatsTestSupport",
+                "SwapStatsApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SwapStatsCoreTests", dependencies: ["SwapStatsCore", "SwapStatsTestSupport"]),
+        .testTarget(
+            name: "KafkaClientTests",
+            dependencies: ["KafkaClient", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "SwapStatsPipelineTests",
+            dependencies: [
+                "SwapStatsCore",
+                "SwapStatsTestSupport",
+                "KafkaClient",
+                "SwapStatsPipeline",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
 )
 
