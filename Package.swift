@@ -44,6 +44,7 @@ let package = Package(
                 "SwapStatsCore",
                 "KafkaClient",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),

@@ -10,6 +10,18 @@ public struct KafkaRecord {
     public let offset: Int64
     public let payload: UnsafeRawBufferPointer
     public let key: UnsafeRawBufferPointer?
+    /// The `rd_kafka_message_t` this record views.
+    let message: UnsafeMutablePointer<rd_kafka_message_t>
+
+    /// The last value of header `name`, copied; nil when the message has no such header.
+    public func header(_ name: String) -> [UInt8]? {
+        var headers: OpaquePointer?
+        guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return nil }
+        var value: UnsafeRawPointer?
+        var size = 0
+        guard rd_kafka_header_get_last(headers, name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return Array(UnsafeRawBufferPointer(start: value, count: size))
+    }
 }
 
 /// A high-level (balanced, group-managed) consumer that reads in batches.
@@ -77,7 +89,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                 KafkaRecord(
                     partition: msg.partition, offset: msg.offset,
                     payload: UnsafeRawBufferPointer(start: msg.payload, count: msg.len),
-                    key: msg.key.map { UnsafeRawBufferPointer(start: $0, count: msg.key_len) }))
+                    key: msg.key.map { UnsafeRawBufferPointer(start: $0, count: msg.key_len) }, message: m))
         }
         if let firstError { throw firstError }
         return lent

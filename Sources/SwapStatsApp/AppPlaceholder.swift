@@ -1,0 +1,1 @@
+// App target: configuration and service composition (filled next).

@@ -1,0 +1,200 @@
+import Dispatch
+import Foundation
+import CoreMetrics
+import KafkaClient
+import Logging
+import Metrics
+import SwapStatsCore
+import Synchronization
+
+/// Work for a shard, in the order the consumer thread saw it.
+enum ShardWork {
+    case records(RecordBatch)
+    /// Take ownership of a partition, with its restored (or empty) state.
+    case adopt(Int32, PartitionEngine, lostEvents: Int64, restoredOffset: Int64?)
+    /// The log had no longer the next `count` events of the partition.
+    case loss(Int32, count: Int64)
+    /// Checkpoint and drop a partition, then signal.
+    case release(Int32, DispatchSemaphore)
+    /// Run a read-only visit of every owned partition on the shard thread.
+    case inspect(@Sendable (Int32, PartitionEngine) -> Void, DispatchSemaphore)
+    case stop(DispatchSemaphore)
+
+    var isData: Bool { if case .records = self { true } else { false } }
+}
+
+/// What every shard shares (all of it thread-safe or immutable).
+struct ShardContext: Sendable {
+    let configuration: PipelineConfiguration
+    let store: any CheckpointStore
+    let deadLetters: KafkaProducer
+    let commit: @Sendable ([TopicPartition: Int64]) -> Void
+    let wallClock: @Sendable () -> Int64
+    let logger: Logger
+}
+
+/// One thread that alone owns the engines of its partitions. It applies record batches,
+/// ticks the engines (idle flush, wall clock), writes checkpoints, and publishes a status.
+///
+/// `@unchecked Sendable` is sound: `slots` is touched only on the shard's own thread; the
+/// queue and status are locked.
+final class Shard: @unchecked Sendable {
+    let index: Int
+    let queue = WorkQueue<ShardWork>()
+    let status = Mutex<[Int32: PartitionStatus]>([:])
+    private let context: ShardContext
+    private let metrics = ShardMetrics()
+    private let decoder = EventDecoder()
+    private var slots: [Int32: Slot] = [:]
+    private var lastTick: Int64 = 0
+    private var lastBytesRefresh: Int64 = 0
+
+    private struct Slot {
+        var engine: PartitionEngine
+        var lostEvents: Int64
+        var counters: IngestCounters
+        var invalid = 0
+        var checkpointedOffset: Int64?
+        var lastCheckpointWall: Int64
+        var dirty = false
+        var stateBytes = 0
+    }
+
+    init(index: Int, context: ShardContext) {
+        self.index = index
+        self.context = context
+    }
+
+    private var topic: String { context.configuration.topic }
+
+    /// The thread body: runs until `.stop`.
+    func run() {
+        while true {
+            let work = queue.pop(timeout: 0.05, isData: \.isData)
+            switch work {
+            case .records(let batch)?: apply(batch)
+            case .adopt(let p, let engine, let lost, let restored)?: adopt(p, engine, lostEvents: lost, restoredOffset: restored)
+            case .loss(let p, let count)?: slots[p]?.lostEvents += count
+            case .release(let p, let done)?:
+                release(p)
+                done.signal()
+            case .inspect(let visit, let done)?:
+                for (p, slot) in slots { visit(p, slot.engine) }
+                done.signal()
+            case .stop(let done)?:
+                done.signal()
+                return
+            case nil: break
+            }
+            let now = context.wallClock()
+            if now - lastTick >= 100 || now < lastTick { tick(now) }
+        }
+    }
+
+    private func apply(_ batch: RecordBatch) {
+        var i = 0
+        batch.bytes.withUnsafeBytes { raw in
+            while i < batch.count {
+                // A run of one partition's records: take its slot out once.
+                let p = batch.partitions[i]
+                var j = i
+                while j < batch.count && batch.partitions[j] == p { j += 1 }
+                defer { i = j }
+                guard var slot = slots.removeValue(forKey: p) else { continue }
+                for k in i..<j {
+                    let start = k == 0 ? 0 : batch.ends[k - 1]
+                    let payload = UnsafeRawBufferPointer(rebasing: raw[start..<batch.ends[k]])
+                    switch decoder.decode(payload) {
+                    case .success(let event): slot.engine.ingest(event)
+                    case .failure(let reason):
+                        slot.invalid += 1
+                        deadLetter(payload, reason: reason, partition: p, offset: batch.offsets[k])
+                    }
+                    slot.engine.nextOffset = batch.offsets[k] + 1
+                }
+                metrics.record(from: slot.counters, to: slot.engine.counters)
+                slot.counters = slot.engine.counters
+                slot.dirty = true
+                slots[p] = slot
+            }
+        }
+        metrics.consumed.increment(by: batch.count)
+    }
+
+    private func deadLetter(_ payload: UnsafeRawBufferPointer, reason: InvalidReason, partition: Int32, offset: Int64) {
+        metrics.invalid[reason]?.increment()
+        do {
+            try context.deadLetters.send(
+                topic: context.configuration.deadLetterTopic, key: nil, value: payload,
+                headers: [
+                    ("reason", Array(reason.rawValue.utf8)),
+                    ("source", Array("\(topic)/\(partition)@\(offset)".utf8)),
+                ])
+        } catch {
+            metrics.deadLetterFailures.increment()
+            context.logger.error(
+                "dead-letter produce failed: \(error)",
+                metadata: [LogKeys.partition: "\(partition)", LogKeys.offset: "\(offset)"])
+        }
+    }
+
+    private func adopt(_ p: Int32, _ engine: PartitionEngine, lostEvents: Int64, restoredOffset: Int64?) {
+        slots[p] = Slot(
+            engine: engine, lostEvents: lostEvents, counters: engine.counters, checkpointedOffset: restoredOffset,
+            lastCheckpointWall: context.wallClock())
+        publish(p)
+    }
+
+    private func release(_ p: Int32) {
+        guard var slot = slots.removeValue(forKey: p) else { return }
+        if slot.dirty || slot.checkpointedOffset == nil { checkpoint(p, &slot, now: context.wallClock()) }
+        _ = status.withLock { $0.removeValue(forKey: p) }
+    }
+
+    private func tick(_ now: Int64) {
+        lastTick = now
+        let refreshBytes = now - lastBytesRefresh >= 1000
+        if refreshBytes { lastBytesRefresh = now }
+        for p in Array(slots.keys) {
+            var slot = slots.removeValue(forKey: p)!
+            let buffered = slot.engine.bufferedCount
+            slot.engine.tick(wallNow: now)
+            if slot.engine.bufferedCount != buffered { slot.dirty = true }
+            if slot.dirty && now - slot.lastCheckpointWall >= context.configuration.checkpointInterval {
+                checkpoint(p, &slot, now: now)
+            }
+            if refreshBytes { slot.stateBytes = slot.engine.bytes }
+            slots[p] = slot
+            publish(p)
+        }
+    }
+
+    /// Writes the partition's checkpoint, then commits its offset for lag tools.
+    private func checkpoint(_ p: Int32, _ slot: inout Slot, now: Int64) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let bytes = PartitionCheckpoint(engine: slot.engine, lostEvents: slot.lostEvents).encoded()
+        do {
+            try context.store.save(bytes, topic: topic, partition: p)
+        } catch {
+            metrics.checkpointFailures.increment()
+            context.logger.error("checkpoint failed: \(error)", metadata: [LogKeys.partition: "\(p)"])
+            return
+        }
+        metrics.checkpointDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+        slot.checkpointedOffset = slot.engine.nextOffset
+        slot.lastCheckpointWall = now
+        slot.dirty = false
+        context.commit([TopicPartition(topic: topic, partition: p): slot.engine.nextOffset])
+    }
+
+    private func publish(_ p: Int32) {
+        guard let slot = slots[p] else { return }
+        let e = slot.engine
+        let s = PartitionStatus(
+            partition: p, nextOffset: e.nextOffset, newestEventTime: e.newestEventTime, watermark: e.watermark,
+            tokens: e.tokenCount, buffered: e.bufferedCount, stateBytes: slot.stateBytes, lostEvents: slot.lostEvents,
+            lastCheckpointWall: slot.lastCheckpointWall, checkpointedOffset: slot.checkpointedOffset,
+            accepted: e.counters.accepted, duplicate: e.counters.duplicate, invalid: slot.invalid)
+        status.withLock { $0[p] = s }
+    }
+}

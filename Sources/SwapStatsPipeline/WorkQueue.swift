@@ -1,0 +1,72 @@
+import Foundation
+
+/// A FIFO between the consumer thread and one shard thread. Data items count against a
+/// bound (backpressure); control items (adopt, release, stop) never wait.
+///
+/// `@unchecked Sendable` is sound: every access to `items` holds `condition`.
+final class WorkQueue<Item>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Item?] = []
+    private var head = 0
+    private var dataCount = 0
+
+    /// Data items waiting.
+    var depth: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return dataCount
+    }
+
+    /// Appends a data item, waiting while `limit` or more are queued.
+    func push(_ item: Item, waitingBelow limit: Int) {
+        condition.lock()
+        while dataCount >= limit { condition.wait() }
+        append(item, data: true)
+        condition.unlock()
+    }
+
+    /// Appends a data item unless `limit` or more are queued.
+    /// - Returns: whether it was queued.
+    func tryPush(_ item: Item, below limit: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard dataCount < limit else { return false }
+        append(item, data: true)
+        return true
+    }
+
+    /// Appends a control item at once.
+    func pushControl(_ item: Item) {
+        condition.lock()
+        append(item, data: false)
+        condition.unlock()
+    }
+
+    private func append(_ item: Item, data: Bool) {
+        items.append(item)
+        if data { dataCount += 1 }
+        condition.broadcast()
+    }
+
+    /// Takes the oldest item, waiting up to `timeout` seconds; nil when none came.
+    /// `isData` says how to account for it.
+    func pop(timeout: Double, isData: (Item) -> Bool) -> Item? {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while head == items.count {
+            if !condition.wait(until: deadline) && head == items.count { return nil }
+        }
+        let item = items[head].take()!
+        head += 1
+        if head > 1024 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        if isData(item) {
+            dataCount -= 1
+            condition.broadcast()
+        }
+        return item
+    }
+}

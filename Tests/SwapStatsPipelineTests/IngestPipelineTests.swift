@@ -1,0 +1,180 @@
+import Foundation
+import KafkaClient
+import Logging
+import SwapStatsCore
+import SwapStatsPipeline
+import SwapStatsTestSupport
+import Synchronization
+import Testing
+
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct IngestPipelineTests {
+    let partitions = 4
+
+    func traffic(seed: UInt64, events: Int) -> [SwapTraffic.Message] {
+        var t = SwapTraffic(
+            seed: seed, tokens: 300, wallets: 500, events: events, span: 20 * 60_000, jitter: 20_000,
+            duplicateShare: 0.05, invalidShare: 0.01)
+        return t.take(events)
+    }
+
+    /// Runs a pipeline until its checkpoints cover every produced offset, then stops it.
+    func runToEnd(_ pipeline: IngestPipeline, store: DirectoryCheckpointStore, brokers: String) throws -> Bool {
+        let highs = try highWatermarks(brokers: brokers, topic: "swaps", partitions: partitions)
+        pipeline.start()
+        let done = waitUntil(seconds: 60) {
+            let status = pipeline.partitions
+            return status.count == partitions
+                && status.allSatisfy { $0.checkpointedOffset == highs[$0.partition] && $0.buffered == 0 }
+        }
+        pipeline.stop()
+        return done
+    }
+
+    @Test func everyValidEventCountsOnceAndInvalidOnesReachTheDeadLetterTopic() throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: testLogger)
+        try cluster.createTopic("swaps", partitions: partitions)
+        try cluster.createTopic("swaps.dlq", partitions: 1)
+        let messages = traffic(seed: 11, events: 20_000)
+        try produce(messages, to: "swaps", brokers: cluster.bootstrapServers)
+        let engine = try eventClockConfiguration()
+        let store = try DirectoryCheckpointStore(directory: temporaryDirectory("once"))
+        let pipeline = try IngestPipeline(
+            configuration: pipelineConfiguration(brokers: cluster.bootstrapServers, group: "g", engine: engine),
+            store: store, logger: testLogger)
+        #expect(try runToEnd(pipeline, store: store, brokers: cluster.bootstrapServers))
+
+        let want = FinalAnswers(messages: messages, configuration: engine)
+        let asOf = try #require(want.asOf)
+        let got = try answersFromCheckpoints(store, partitions: partitions, configuration: engine, asOf: asOf)
+        #expect(mismatches(got.stats, want.stats(asOf: asOf)).isEmpty)
+        #expect(got.stats.count > 100)
+        #expect(got.counters.accepted == want.unique)
+        #expect(got.counters.duplicate == want.valid - want.unique)
+        #expect(want.invalid > 100)
+
+        // The dead-letter topic holds each invalid message once, with its reason.
+        let dead = try consumeAll(topic: "swaps.dlq", brokers: cluster.bootstrapServers, expected: want.invalid)
+        #expect(dead.count == want.invalid)
+        let reasons = Set(InvalidReason.allCases.map(\.rawValue))
+        #expect(dead.allSatisfy { reasons.contains($0.reason) && $0.source.hasPrefix("swaps/") })
+        let invalidBodies = messages.filter { if case .failure = EventDecoder().decode($0.value) { true } else { false } }
+        #expect(dead.map(\.value).sorted { $0.lexicographicallyPrecedes($1) }
+            == invalidBodies.map(\.value).sorted { $0.lexicographicallyPrecedes($1) })
+    }
+
+    @Test func aRestartResumesFromTheCheckpointsAndCountsEachEventOnce() throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: testLogger)
+        try cluster.createTopic("swaps", partitions: partitions)
+        let messages = traffic(seed: 12, events: 16_000)
+        let engine = try eventClockConfiguration()
+        let store = try DirectoryCheckpointStore(directory: temporaryDirectory("restart"))
+        let configuration = pipelineConfiguration(brokers: cluster.bootstrapServers, group: "g", engine: engine)
+
+        try produce(Array(messages[..<9_000]), to: "swaps", brokers: cluster.bootstrapServers)
+        let first = try IngestPipeline(configuration: configuration, store: store, logger: testLogger)
+        #expect(try runToEnd(first, store: store, brokers: cluster.bootstrapServers))
+        let middle = try answersFromCheckpoints(store, partitions: partitions, configuration: engine, asOf: 0)
+
+        try produce(Array(messages[9_000...]), to: "swaps", brokers: cluster.bootstrapServers)
+        let second = try IngestPipeline(configuration: configuration, store: store, logger: testLogger)
+        #expect(try runToEnd(second, store: store, brokers: cluster.bootstrapServers))
+        #expect(second.corruptCheckpoints == 0)
+
+        let want = FinalAnswers(messages: messages, configuration: engine)
+        let asOf = try #require(want.asOf)
+        let got = try answersFromCheckpoints(store, partitions: partitions, configuration: engine, asOf: asOf)
+        #expect(mismatches(got.stats, want.stats(asOf: asOf)).isEmpty)
+        // Re-reading what the first run had checkpointed would show up as extra duplicates.
+        #expect(got.counters.accepted == want.unique)
+        #expect(got.counters.duplicate == want.valid - want.unique)
+        #expect(middle.counters.accepted > 0 && middle.counters.accepted < want.unique)
+        #expect(got.lost == 0)
+    }
+
+    @Test func aCorruptCheckpointIsReportedMovedAsideAndRebuiltFromTheLog() throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: testLogger)
+        try cluster.createTopic("swaps", partitions: partitions)
+        let messages = traffic(seed: 13, events: 8_000)
+        try produce(messages, to: "swaps", brokers: cluster.bootstrapServers)
+        let engine = try eventClockConfiguration()
+        let directory = temporaryDirectory("corrupt")
+        let store = try DirectoryCheckpointStore(directory: directory)
+        let configuration = pipelineConfiguration(brokers: cluster.bootstrapServers, group: "g", engine: engine)
+        #expect(try runToEnd(IngestPipeline(configuration: configuration, store: store, logger: testLogger), store: store, brokers: cluster.bootstrapServers))
+
+        // Flip one byte in the middle of partition 1's checkpoint.
+        var bytes = try #require(try store.load(topic: "swaps", partition: 1))
+        bytes[bytes.count / 2] ^= 0x40
+        try store.save(bytes, topic: "swaps", partition: 1)
+        #expect(throws: CheckpointError.self) { try PartitionCheckpoint(decoding: bytes) }
+
+        let second = try IngestPipeline(configuration: configuration, store: store, logger: testLogger)
+        #expect(try runToEnd(second, store: store, brokers: cluster.bootstrapServers))
+        #expect(second.corruptCheckpoints == 1)
+        let aside = try FileManager.default.contentsOfDirectory(atPath: "\(directory)/swaps")
+        #expect(aside.contains { $0.hasPrefix("1.ckpt.corrupt-") })
+
+        let want = FinalAnswers(messages: messages, configuration: engine)
+        let asOf = try #require(want.asOf)
+        let got = try answersFromCheckpoints(store, partitions: partitions, configuration: engine, asOf: asOf)
+        #expect(mismatches(got.stats, want.stats(asOf: asOf)).isEmpty)
+        #expect(got.counters.accepted == want.unique)
+    }
+
+    @Test func eventsTheLogNoLongerHoldsAreCountedAsLostAndStayRecorded() throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: testLogger)
+        try cluster.createTopic("swaps", partitions: 1)
+        // About 300 bytes a message: 40k messages overflow the mock's ~5 MB retention.
+        var t = SwapTraffic(seed: 14, tokens: 50, wallets: 100, events: 40_000, span: 60 * 60_000)
+        try produce(t.take(40_000), to: "swaps", brokers: cluster.bootstrapServers)
+        let consumer = try KafkaConsumer(
+            properties: ["bootstrap.servers": cluster.bootstrapServers, "group.id": "wm"], rebalance: NoRebalance(),
+            logger: testLogger)
+        let marks = try consumer.queryWatermarks(TopicPartition(topic: "swaps", partition: 0), timeoutMilliseconds: 5000)
+        try #require(marks.low > 0, "the mock cluster kept everything; retention assumption broken")
+
+        let engine = try eventClockConfiguration()
+        let store = try DirectoryCheckpointStore(directory: temporaryDirectory("loss"))
+        var configuration = pipelineConfiguration(brokers: cluster.bootstrapServers, group: "g", engine: engine)
+        configuration.shards = 1
+        let pipeline = try IngestPipeline(configuration: configuration, store: store, logger: testLogger)
+        pipeline.start()
+        #expect(waitUntil(seconds: 60) { pipeline.partitions.first?.checkpointedOffset == marks.high })
+        #expect(pipeline.partitions.first?.lostEvents == marks.low)
+        pipeline.stop()
+        let checkpoint = try PartitionCheckpoint(decoding: try #require(try store.load(topic: "swaps", partition: 0)))
+        #expect(checkpoint.lostEvents == marks.low)
+
+        // A restart keeps reporting the loss.
+        let again = try IngestPipeline(configuration: configuration, store: store, logger: testLogger)
+        again.start()
+        #expect(waitUntil(seconds: 30) { again.partitions.first?.lostEvents == marks.low })
+        again.stop()
+    }
+}
+
+/// Reads `expected` messages of `topic` from the beginning, with their headers.
+func consumeAll(topic: String, brokers: String, expected: Int) throws -> [(value: [UInt8], reason: String, source: String)] {
+    let consumer = try KafkaConsumer(
+        properties: [
+            "bootstrap.servers": brokers, "group.id": "reader-\(UUID().uuidString)", "auto.offset.reset": "earliest",
+            "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
+        ], rebalance: NoRebalance(), logger: testLogger)
+    try consumer.subscribe([topic])
+    var out: [(value: [UInt8], reason: String, source: String)] = []
+    _ = try waitUntil(seconds: 30) {
+        try consumer.consume(maxMessages: 1000, timeoutMilliseconds: 100) { r in
+            out.append(
+                (
+                    Array(r.payload), String(decoding: r.header("reason") ?? [], as: UTF8.self),
+                    String(decoding: r.header("source") ?? [], as: UTF8.self)
+                ))
+        }
+        return out.count >= expected
+    }
+    // Anything beyond `expected` would be a duplicate dead letter.
+    try consumer.consume(maxMessages: 1000, timeoutMilliseconds: 500) { r in out.append((Array(r.payload), "", "")) }
+    try consumer.close()
+    return out
+}
