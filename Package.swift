@@ -58,6 +58,7 @@ let package = Package(
                 "SwapStatsPipeline",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -67,6 +68,7 @@ let package = Package(
                 "SwapStatsTestSupport",
                 "SwapStatsApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "SwapStatsCoreTests", dependencies: ["SwapStatsCore", "SwapStatsTestSupport"]),

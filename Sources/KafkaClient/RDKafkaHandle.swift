@@ -87,7 +87,7 @@ private func logCallback(_ rk: OpaquePointer?, _ level: Int32, _ facility: Unsaf
         switch level {
         case ...3: .error
         case 4: .warning
-        case 5, 6: .info
+        case 5: .info
         default: .debug
         }
     logger.log(

@@ -130,7 +130,20 @@ final class ConsumerLoop: KafkaRebalanceHandler, @unchecked Sendable {
         dispatchAll()
         var starts: [TopicPartition: StartOffset] = [:]
         for tp in partitions where tp.topic == topic {
-            let (engine, lost, offset) = restore(tp.partition)
+            var (engine, lost, offset) = restore(tp.partition)
+            if let restored = offset, let marks = try? consumer?.queryWatermarks(tp, timeoutMilliseconds: 5000),
+                restored > marks.high
+            {
+                // The log is shorter than the state has seen: the topic was recreated (an
+                // embedded Kafka restarted, say). Keep the state, which dedup protects, and read
+                // the new log from its beginning.
+                logger.warning(
+                    "checkpoint offset \(restored) is past the log's end \(marks.high) (topic recreated?): keeping the state and consuming the log from offset \(marks.low)",
+                    metadata: [LogKeys.partition: "\(tp.partition)"])
+                metrics.offsetResets.increment()
+                engine.nextOffset = marks.low
+                offset = marks.low
+            }
             expected[tp.partition] = offset ?? 0
             shards[shard(of: tp.partition)].queue.pushControl(
                 .adopt(tp.partition, engine, lostEvents: lost, restoredOffset: offset))

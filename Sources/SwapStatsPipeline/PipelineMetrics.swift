@@ -37,6 +37,7 @@ struct PipelineMetrics {
     let dropped = Counter(label: "swapstats_backpressure_dropped_total")
     let overflow = Counter(label: "swapstats_backpressure_overflow_total")
     let corrupt = Counter(label: "swapstats_checkpoint_corrupt_total")
+    let offsetResets = Counter(label: "swapstats_checkpoint_offset_resets_total")
     let consumerErrors = Counter(label: "swapstats_consumer_errors_total")
 
     private func dims(_ p: Int32) -> [(String, String)] { [("topic", topic), ("partition", "\(p)")] }

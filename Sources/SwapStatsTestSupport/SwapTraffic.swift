@@ -2,7 +2,7 @@ public import SwapStatsCore
 
 /// A Kafka-ready stream of swap messages (key = token, value = JSON) for end-to-end tests,
 /// benchmarks and `swapstats produce`: Zipf tokens, out-of-order jitter, exact duplicates
-/// (re-sent bytes) and a share of invalid messages.
+/// (re-sent bytes), late events (moved back 10 s – 2 min) and a share of invalid messages.
 public struct SwapTraffic: Sendable {
     public struct Message: Sendable {
         public let key: [UInt8]
@@ -12,17 +12,20 @@ public struct SwapTraffic: Sendable {
     private var stream: ZipfStream
     private var rng: SplitMix64
     private let invalidShare: Double
+    private let lateShare: Double
     private let decimals: Int?
 
     public init(
         seed: UInt64, tokens: Int, wallets: Int, events: Int, span: Int64, start: Int64 = 1_763_800_000_000,
-        jitter: Int64 = 0, duplicateShare: Double = 0, invalidShare: Double = 0, decimals: Int? = nil
+        jitter: Int64 = 0, duplicateShare: Double = 0, lateShare: Double = 0, invalidShare: Double = 0,
+        decimals: Int? = nil
     ) {
         stream = ZipfStream(
             seed: seed, tokens: tokens, wallets: wallets, events: events, span: span, start: start, jitter: jitter,
             duplicateShare: duplicateShare)
         rng = SplitMix64(seed: seed ^ 0xD1B5_4A32_D192_ED03)
         self.invalidShare = invalidShare
+        self.lateShare = lateShare
         self.decimals = decimals
     }
 
@@ -39,7 +42,13 @@ public struct SwapTraffic: Sendable {
             ]
             return Message(key: Array(token.utf8), value: Array(bodies[Int(rng.next() % UInt64(bodies.count))].utf8))
         }
-        let e = stream.next()
+        var e = stream.next()
+        if lateShare > 0 && rng.chance(lateShare) {
+            let delay = 10_000 + Int64(rng.next() % 110_000)
+            e = SwapEvent(
+                id: e.id, token: e.token, who: e.who, side: e.side, amount: e.amount, usd: e.usd, ts: e.ts - delay,
+                price: e.price)
+        }
         return Message(key: Array(e.token.utf8), value: Array(ZipfStream.json(e, decimals: decimals).utf8))
     }
 

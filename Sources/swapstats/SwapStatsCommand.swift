@@ -1,13 +1,12 @@
 import ArgumentParser
 
-/// The swapstats command line. Serving, Kafka and Redis arrive with their own issues; for
-/// now it runs the core engine over generated traffic or a file of JSON-lines swaps.
+/// The swapstats command line.
 @main
-struct SwapStats: ParsableCommand {
+struct SwapStats: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swapstats",
         abstract: "Exact streaming swap statistics over sliding windows.",
-        subcommands: [Simulate.self, Stats.self],
-        defaultSubcommand: Simulate.self
+        subcommands: [Serve.self, KafkaBroker.self, Produce.self, Replay.self, Simulate.self, Stats.self],
+        defaultSubcommand: Serve.self
     )
 }

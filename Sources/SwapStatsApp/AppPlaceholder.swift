@@ -1,1 +1,0 @@
-// App target: configuration and service composition (filled next).

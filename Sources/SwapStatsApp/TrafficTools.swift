@@ -1,0 +1,131 @@
+import Foundation
+import KafkaClient
+public import Logging
+import SwapStatsCore
+import SwapStatsTestSupport
+
+/// `swapstats produce` and `swapstats replay`: swaps into a topic, keyed by token.
+public enum TrafficTools {
+    /// Generated traffic: how much, how fast, how messy.
+    public struct ProduceOptions: Sendable {
+        public var topic = "swaps"
+        /// Messages; 0 = until interrupted.
+        public var count = 100_000
+        /// Messages per second; 0 = as fast as the broker takes them.
+        public var rate = 1_000
+        public var tokens = 1_000
+        public var wallets = 10_000
+        public var duplicateShare = 0.01
+        /// Events move back in time by up to this many ms (out of order within lateness).
+        public var jitter: Int64 = 2_000
+        /// Share of events moved back 10 s – 2 min (late).
+        public var lateShare = 0.001
+        public var invalidShare = 0.0
+        public var seed: UInt64 = 1
+        /// Event time of the first message (ms); nil = now.
+        public var start: Int64?
+        public init() {}
+    }
+
+    /// Produces generated swaps; event times follow the rate (or span an hour when unpaced).
+    /// - Returns: messages sent.
+    public static func produce(
+        brokers: String, options o: ProduceOptions, logger: Logger, interrupted: @Sendable () -> Bool
+    ) throws -> Int {
+        let producer = try KafkaProducer(
+            properties: ["bootstrap.servers": brokers, "linger.ms": "5", "batch.num.messages": "10000"], logger: logger)
+        let total = o.count > 0 ? o.count : 1_000_000_000
+        let spacing = o.rate > 0 ? 1000.0 / Double(o.rate) : 3_600_000.0 / Double(max(o.count, 1))
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let start = o.start ?? (o.rate > 0 ? now : now - 3_600_000)
+        var traffic = SwapTraffic(
+            seed: o.seed, tokens: o.tokens, wallets: o.wallets, events: total, span: Int64(spacing * Double(total)),
+            start: start, jitter: o.jitter, duplicateShare: o.duplicateShare, lateShare: o.lateShare,
+            invalidShare: o.invalidShare)
+        let began = Date()
+        var sent = 0
+        var lastLog = began
+        while sent < total && !interrupted() {
+            let m = traffic.next()
+            try m.key.withUnsafeBytes { k in try m.value.withUnsafeBytes { v in try producer.send(topic: o.topic, key: k, value: v) } }
+            sent += 1
+            if sent % 1000 == 0 {
+                producer.poll()
+                if o.rate > 0 {
+                    let due = began.addingTimeInterval(Double(sent) / Double(o.rate))
+                    let wait = due.timeIntervalSinceNow
+                    if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+                }
+                if Date().timeIntervalSince(lastLog) >= 5 {
+                    lastLog = Date()
+                    logger.info("produced \(sent) messages")
+                }
+            }
+        }
+        try producer.flush(timeoutMilliseconds: 60_000)
+        let seconds = Date().timeIntervalSince(began)
+        let failed = producer.deliveries.failed
+        logger.notice(
+            "produced \(sent) messages in \(String(format: "%.2f", seconds)) s (\(Int(Double(sent) / max(seconds, 1e-9))) msg/s), \(failed) failed")
+        if failed > 0 { throw KafkaToolError("\(failed) messages were not delivered") }
+        return sent
+    }
+
+    /// Sends every non-empty line of `path` (`-` = stdin) as one message, keyed by its
+    /// token when the line is a valid swap (invalid lines are sent too, unkeyed: the server
+    /// dead-letters them).
+    /// - Returns: messages sent.
+    public static func replay(path: String, brokers: String, topic: String, logger: Logger) throws -> Int {
+        let handle: FileHandle
+        if path == "-" {
+            handle = .standardInput
+        } else {
+            guard let h = FileHandle(forReadingAtPath: path) else { throw KafkaToolError("cannot open \(path)") }
+            handle = h
+        }
+        let producer = try KafkaProducer(
+            properties: ["bootstrap.servers": brokers, "linger.ms": "5", "batch.num.messages": "10000"], logger: logger)
+        let decoder = EventDecoder()
+        let began = Date()
+        var sent = 0
+        var carry: [UInt8] = []
+        func send(_ line: ArraySlice<UInt8>) throws {
+            guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { return }
+            try line.withUnsafeBytes { value in
+                switch decoder.decode(value) {
+                case .success(let e):
+                    try Array(e.token.utf8).withUnsafeBytes { try producer.send(topic: topic, key: $0, value: value) }
+                case .failure:
+                    try producer.send(topic: topic, key: nil, value: value)
+                }
+            }
+            sent += 1
+            if sent % 1000 == 0 { producer.poll() }
+        }
+        while true {
+            let chunk = handle.readData(ofLength: 1 << 20)
+            if chunk.isEmpty { break }
+            carry.append(contentsOf: chunk)
+            var start = 0
+            while let nl = carry[start...].firstIndex(of: 0x0A) {
+                try send(carry[start..<nl])
+                start = nl + 1
+            }
+            carry.removeFirst(start)
+        }
+        try send(carry[...])
+        try producer.flush(timeoutMilliseconds: 60_000)
+        let seconds = Date().timeIntervalSince(began)
+        let failed = producer.deliveries.failed
+        logger.notice(
+            "replayed \(sent) messages in \(String(format: "%.2f", seconds)) s (\(Int(Double(sent) / max(seconds, 1e-9))) msg/s), \(failed) failed")
+        if failed > 0 { throw KafkaToolError("\(failed) messages were not delivered") }
+        return sent
+    }
+}
+
+/// A tool that could not finish.
+public struct KafkaToolError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
