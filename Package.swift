@@ -29,7 +29,12 @@ let package = Package(
         // Pure domain engine: no I/O, no clock, no C, no networking.
         .target(name: "SwapStatsCore"),
         // Seeded generators and the brute-force oracle, for tests and benchmarks only.
-        .target(name: "SwapStatsTestSupport", dependencies: ["SwapStatsCore"]),
+        .target(
+            name: "SwapStatsTestSupport",
+            dependencies: [
+                "SwapStatsCore", "KafkaClient", "SwapStatsPipeline", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // librdkafka, fenced: a modulemap and a shim header, imported by KafkaClient only.
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         // Owns every librdkafka pointer: consumer, producer, mock cluster.
@@ -78,6 +83,17 @@ let package = Package(
         ),
         .testTarget(
             name: "SwapStatsPipelineTests",
+            dependencies: [
+                "SwapStatsCore",
+                "SwapStatsTestSupport",
+                "KafkaClient",
+                "SwapStatsPipeline",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // End to end on real processes: `swapstats serve|kafka|replay`, kcat, the mock cluster.
+        .testTarget(
+            name: "SwapStatsIntegrationTests",
             dependencies: [
                 "SwapStatsCore",
                 "SwapStatsTestSupport",

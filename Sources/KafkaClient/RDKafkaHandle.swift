@@ -75,6 +75,17 @@ final class RDKafkaHandle: @unchecked Sendable {
     }
 }
 
+/// Checks one librdkafka property without creating a handle.
+/// - Throws: ``KafkaError`` with librdkafka's reason when the name or value is refused.
+public func validateKafkaProperty(_ name: String, _ value: String) throws(KafkaError) {
+    let conf = rd_kafka_conf_new()!
+    defer { rd_kafka_conf_destroy(conf) }
+    var errstr = [CChar](repeating: 0, count: 512)
+    guard rd_kafka_conf_set(conf, name, value, &errstr, errstr.count) == RD_KAFKA_CONF_OK else {
+        throw KafkaError(message: text(of: errstr))
+    }
+}
+
 private func context(of rk: OpaquePointer?) -> CallbackContext? {
     guard let rk, let raw = rd_kafka_opaque(rk) else { return nil }
     return Unmanaged<CallbackContext>.fromOpaque(raw).takeUnretainedValue()

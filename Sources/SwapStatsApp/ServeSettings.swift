@@ -1,4 +1,5 @@
 import Foundation
+import KafkaClient
 public import Logging
 public import SwapStatsCore
 public import SwapStatsPipeline
@@ -57,7 +58,11 @@ public struct ServeSettings: Sendable {
         }
         var properties: [String: String] = [:]
         for (name, value) in variables where name.hasPrefix("KAFKA_") && !Self.kafkaOwn.contains(name) {
-            properties[name.dropFirst(6).lowercased().replacingOccurrences(of: "_", with: ".")] = value
+            let property = name.dropFirst(6).lowercased().replacingOccurrences(of: "_", with: ".")
+            do { try validateKafkaProperty(property, value) } catch {
+                throw ConfigurationError(variable: name, message: "librdkafka refuses \(property)=\(value): \(error.message)")
+            }
+            properties[property] = value
         }
         kafkaProperties = properties
         engine = try EngineConfiguration.fromEnvironment(variables)

@@ -89,7 +89,7 @@ struct IngestPipelineTests {
         #expect(got.counters.accepted == want.unique)
         #expect(got.counters.duplicate == want.valid - want.unique)
         #expect(middle.counters.accepted > 0 && middle.counters.accepted < want.unique)
-        #expect(got.lost == 0)
+        #expect(got.lostEvents == 0)
     }
 
     @Test func aCorruptCheckpointIsReportedMovedAsideAndRebuiltFromTheLog() throws {

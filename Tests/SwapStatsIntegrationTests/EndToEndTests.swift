@@ -1,0 +1,227 @@
+import Foundation
+import KafkaClient
+import Logging
+import SwapStatsCore
+import SwapStatsPipeline
+import SwapStatsTestSupport
+import Testing
+
+private let logger: Logger = {
+    var l = Logger(label: "e2e")
+    l.logLevel = .critical
+    return l
+}()
+
+/// One end-to-end scenario: a work directory, a generated stream split in two files, and the
+/// settings every `swapstats serve` child gets.
+private struct Scenario {
+    let directory: String
+    let partitions = 4
+    let messages: [SwapTraffic.Message]
+    let engine: EngineConfiguration
+    let store: DirectoryCheckpointStore
+
+    init(_ name: String, seed: UInt64, events: Int = 12_000) throws {
+        directory = NSTemporaryDirectory() + "swapstats-e2e-\(name)-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var t = SwapTraffic(
+            seed: seed, tokens: 300, wallets: 500, events: events, span: 20 * 60_000, jitter: 20_000,
+            duplicateShare: 0.05, lateShare: 0.01, invalidShare: 0.01)
+        messages = t.take(events)
+        engine = try EngineConfiguration.fromEnvironment(["CLOCK": "event", "IDLE_FLUSH": "200ms"])
+        store = try DirectoryCheckpointStore(directory: directory + "/state")
+    }
+
+    /// Writes messages `range` as a JSON-lines file; returns its path.
+    func file(_ name: String, _ range: Range<Int>) throws -> String {
+        let path = "\(directory)/\(name).jsonl"
+        var bytes: [UInt8] = []
+        for m in messages[range] { bytes += m.value + [0x0A] }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func serveEnvironment(brokers: String, group: String = "e2e") -> [String: String] {
+        [
+            "KAFKA_BROKERS": brokers, "KAFKA_GROUP": group, "STATE_DIR": directory + "/state",
+            "CHECKPOINT_INTERVAL": "300ms", "CLOCK": "event", "IDLE_FLUSH": "200ms", "SHARDS": "2",
+            "KAFKA_SESSION_TIMEOUT_MS": "6000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500", "STATUS_INTERVAL": "0",
+            "LOG_LEVEL": "info",
+        ]
+    }
+
+    func serve(_ name: String, brokers: String, group: String = "e2e") throws -> ChildProcess {
+        try ChildProcess(name, arguments: ["serve"], environment: serveEnvironment(brokers: brokers, group: group), directory: directory)
+    }
+
+    func replay(_ name: String, file: String, brokers: String) throws -> ChildProcess {
+        try ChildProcess(name, arguments: ["replay", file, "--brokers", brokers], directory: directory)
+    }
+
+    /// Checkpoint offsets per partition, as stored now.
+    func checkpointOffsets() -> [Int32: Int64] {
+        var out: [Int32: Int64] = [:]
+        for p in 0..<Int32(partitions) {
+            if let bytes = try? store.load(topic: "swaps", partition: p),
+                let c = try? PartitionCheckpoint(decoding: bytes)
+            {
+                out[p] = c.offset
+            }
+        }
+        return out
+    }
+
+    /// Waits until every partition's checkpoint covers the whole log.
+    func waitForCheckpoints(brokers: String, seconds: Double = 60) throws -> Bool {
+        let highs = try KafkaTestTools.highWatermarks(
+            brokers: brokers, topic: "swaps", partitions: partitions, logger: logger)
+        return waitUntil(seconds: seconds) { checkpointOffsets() == highs }
+    }
+
+    /// Compares the stored checkpoints with the oracle: answers, and counts that show each
+    /// event was applied exactly once.
+    func verify(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let want = FinalAnswers(messages: messages, configuration: engine)
+        let asOf = try #require(want.asOf, sourceLocation: sourceLocation)
+        let got = try CheckpointedAnswers(store: store, partitions: partitions, configuration: engine, asOf: asOf)
+        let problems = StatsComparison.mismatches(got.stats, want.stats(asOf: asOf))
+        #expect(problems.isEmpty, "\(problems.prefix(5))", sourceLocation: sourceLocation)
+        #expect(got.stats.count > 100, sourceLocation: sourceLocation)
+        #expect(got.counters.accepted == want.unique, sourceLocation: sourceLocation)
+        #expect(got.counters.duplicate == want.valid - want.unique, sourceLocation: sourceLocation)
+        #expect(got.lostEvents == 0, sourceLocation: sourceLocation)
+    }
+}
+
+/// The partitions named by the last "assigned partitions" line of a serve log.
+private func lastAssignment(_ log: String) -> Set<Int32>? {
+    guard let line = log.split(separator: "\n").last(where: { $0.contains("assigned partitions") }) else { return nil }
+    let list = line.components(separatedBy: "assigned partitions").last!.trimmingCharacters(in: .whitespaces)
+    return Set(list.split(separator: ",").compactMap { Int32($0) })
+}
+
+@Suite(.serialized, .timeLimit(.minutes(4)))
+struct EndToEndTests {
+    @Test func killNineMidStreamThenRestartOnTheSameStateIsExact() throws {
+        let s = try Scenario("kill9", seed: 21)
+        let cluster = try EmbeddedKafkaForTests(partitions: s.partitions)
+        let half = s.messages.count / 2
+        let first = try s.file("first", 0..<half)
+        let second = try s.file("second", half..<s.messages.count)
+        #expect(try s.replay("replay1", file: first, brokers: cluster.brokers).waitForExit(seconds: 60) == 0)
+
+        let serve1 = try s.serve("serve1", brokers: cluster.brokers)
+        #expect(waitUntil(seconds: 30) { s.checkpointOffsets().values.reduce(0, +) > 0 })
+        let replay2 = try s.replay("replay2", file: second, brokers: cluster.brokers)
+        #expect(waitUntil(seconds: 30) { s.checkpointOffsets().values.reduce(0, +) > Int64(half) })
+        serve1.send(SIGKILL)
+        #expect(serve1.waitForExit(seconds: 10) != nil)
+        #expect(replay2.waitForExit(seconds: 60) == 0)
+        let highs = try KafkaTestTools.highWatermarks(
+            brokers: cluster.brokers, topic: "swaps", partitions: s.partitions, logger: logger)
+        // The kill left work undone: the restart has events to re-read.
+        #expect(s.checkpointOffsets() != highs)
+
+        let serve2 = try s.serve("serve2", brokers: cluster.brokers)
+        #expect(try s.waitForCheckpoints(brokers: cluster.brokers))
+        #expect(serve2.stop() == 0)
+        #expect(serve2.stderr.contains("restored from checkpoint"))
+        try s.verify()
+    }
+
+    @Test func twoConsumersSplitThePartitionsAndHandOverOnExit() throws {
+        let s = try Scenario("group", seed: 22)
+        // The broker is `swapstats kafka` in its own process.
+        let broker = try ChildProcess("kafka", arguments: ["kafka", "--partitions", "4"], directory: s.directory)
+        let brokers = try #require(broker.waitForLine(prefix: "kafka bootstrap="))
+        let half = s.messages.count / 2
+        #expect(try s.replay("replay1", file: s.file("first", 0..<half), brokers: brokers).waitForExit(seconds: 60) == 0)
+
+        let a = try s.serve("serveA", brokers: brokers)
+        let b = try s.serve("serveB", brokers: brokers)
+        let split = waitUntil(seconds: 40) {
+            guard let x = lastAssignment(a.stderr), let y = lastAssignment(b.stderr) else { return false }
+            return !x.isEmpty && !y.isEmpty && x.isDisjoint(with: y) && x.union(y) == [0, 1, 2, 3]
+        }
+        #expect(split, "A: \(String(describing: lastAssignment(a.stderr))) B: \(String(describing: lastAssignment(b.stderr)))")
+        #expect(try s.waitForCheckpoints(brokers: brokers))
+
+        #expect(a.stop() == 0)
+        #expect(waitUntil(seconds: 40) { lastAssignment(b.stderr) == [0, 1, 2, 3] })
+        #expect(try s.replay("replay2", file: s.file("second", half..<s.messages.count), brokers: brokers).waitForExit(seconds: 60) == 0)
+        #expect(try s.waitForCheckpoints(brokers: brokers))
+        #expect(b.stop() == 0)
+        #expect(b.stderr.contains("restored from checkpoint"))
+        try s.verify()
+        #expect(broker.stop() == 0)
+    }
+
+    @Test func brokerDownAndUpMidStreamIsExact() throws {
+        let s = try Scenario("broker", seed: 23)
+        let cluster = try EmbeddedKafkaForTests(partitions: s.partitions)
+        let serve = try s.serve("serve", brokers: cluster.brokers)
+        let third = s.messages.count / 3
+        #expect(try s.replay("replay1", file: s.file("first", 0..<third), brokers: cluster.brokers).waitForExit(seconds: 60) == 0)
+        #expect(waitUntil(seconds: 30) { s.checkpointOffsets().values.reduce(0, +) > 0 })
+        let replay2 = try s.replay("replay2", file: s.file("second", third..<s.messages.count), brokers: cluster.brokers)
+        try cluster.mock.setBrokerDown(1)
+        Thread.sleep(forTimeInterval: 3)
+        try cluster.mock.setBrokerUp(1)
+        #expect(replay2.waitForExit(seconds: 90) == 0)
+        #expect(try s.waitForCheckpoints(brokers: cluster.brokers, seconds: 90))
+        #expect(serve.stop() == 0)
+        try s.verify()
+    }
+
+    @Test func invalidMessagesFromKcatLandInTheDeadLetterTopicAndThePartitionKeepsMoving() throws {
+        let s = try Scenario("dlq", seed: 24, events: 4_000)
+        let cluster = try EmbeddedKafkaForTests(partitions: s.partitions)
+        let serve = try s.serve("serve", brokers: cluster.brokers)
+        // kcat as the independent producer: "key<TAB>value" lines.
+        var lines = ""
+        for m in s.messages { lines += String(decoding: m.key, as: UTF8.self) + "\t" + String(decoding: m.value, as: UTF8.self) + "\n" }
+        let input = s.directory + "/kcat.txt"
+        try lines.write(toFile: input, atomically: true, encoding: .utf8)
+        let kcat = try ChildProcess(
+            "kcat-produce", executable: "/usr/bin/kcat",
+            arguments: ["-P", "-b", cluster.brokers, "-t", "swaps", "-K", "\t", "-l", input], directory: s.directory)
+        #expect(kcat.waitForExit(seconds: 60) == 0)
+        #expect(try s.waitForCheckpoints(brokers: cluster.brokers))
+        #expect(serve.stop() == 0)
+        try s.verify()
+
+        let want = FinalAnswers(messages: s.messages, configuration: s.engine)
+        let reader = try ChildProcess(
+            "kcat-consume", executable: "/usr/bin/kcat",
+            arguments: ["-C", "-b", cluster.brokers, "-t", "swaps.dlq", "-o", "beginning", "-e", "-q", "-f", "%h\t%s\n"],
+            directory: s.directory)
+        #expect(reader.waitForExit(seconds: 30) == 0)
+        let dead = reader.stdout.split(separator: "\n")
+        #expect(dead.count == want.invalid)
+        let reasons = Set(InvalidReason.allCases.map { "reason=\($0.rawValue)" })
+        #expect(dead.allSatisfy { line in line.split(separator: ",").contains { reasons.contains(String($0)) } })
+    }
+
+    @Test func aBadSettingFailsStartUpNamingTheVariable() throws {
+        let directory = NSTemporaryDirectory() + "swapstats-e2e-config-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for (variable, value) in [("BACKPRESSURE", "sometimes"), ("WINDOWS", "5m,fortnight"), ("KAFKA_NO_SUCH_THING", "1"), ("CHECKPOINT_INTERVAL", "-3s")] {
+            let serve = try ChildProcess("bad-\(variable)", arguments: ["serve"], environment: [variable: value], directory: directory)
+            #expect(serve.waitForExit(seconds: 20) == 2)
+            #expect(serve.stderr.contains(variable), "\(serve.stderr)")
+        }
+    }
+}
+
+/// A mock cluster in the test process (so the test can take its broker down), with the
+/// swaps topic and its dead-letter topic.
+private struct EmbeddedKafkaForTests {
+    let mock: KafkaMockCluster
+    var brokers: String { mock.bootstrapServers }
+
+    init(partitions: Int) throws {
+        mock = try KafkaMockCluster(brokers: 1, logger: logger)
+        try mock.createTopic("swaps", partitions: partitions)
+        try mock.createTopic("swaps.dlq", partitions: 1)
+    }
+}
