@@ -54,7 +54,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func subscribe(_ topics: [String]) throws(KafkaError) {
         let list = makeList(topics.map { (TopicPartition(topic: $0, partition: -1), RDKafkaOffset.invalid) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        try handle.withPointer { rk throws(KafkaError) in try KafkaError.check(rd_kafka_subscribe(rk, list), "subscribe") }
+        try handle.withPointer { rk throws(KafkaError) in
+            try KafkaError.check(rd_kafka_subscribe(rk, list), "subscribe")
+        }
     }
 
     /// Waits up to `timeoutMilliseconds` for messages and lends up to `maxMessages` of them,
@@ -68,7 +70,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         maxMessages: Int, timeoutMilliseconds: Int32, _ body: (KafkaRecord) -> Void
     ) throws(KafkaError) -> Int {
         let n = buffer.withUnsafeMutableBufferPointer { b in
-            Int(rd_kafka_consume_batch_queue(queue, Int32(timeoutMilliseconds), b.baseAddress, min(maxMessages, b.count)))
+            Int(
+                rd_kafka_consume_batch_queue(
+                    queue, Int32(timeoutMilliseconds), b.baseAddress, min(maxMessages, b.count)))
         }
         guard n > 0 else { return 0 }
         var firstError: KafkaError?
@@ -106,7 +110,9 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// The group's committed offsets (nil where none), asking the coordinator.
     /// - Warning: blocks up to `timeoutMilliseconds`.
-    public func committed(_ partitions: [TopicPartition], timeoutMilliseconds: Int32) throws(KafkaError) -> [TopicPartition: Int64?] {
+    public func committed(_ partitions: [TopicPartition], timeoutMilliseconds: Int32) throws(KafkaError)
+        -> [TopicPartition: Int64?]
+    {
         let list = makeList(partitions.map { ($0, RDKafkaOffset.invalid) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
         try handle.withPointer { rk throws(KafkaError) in
@@ -119,7 +125,8 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// The partition's watermarks, asking its leader.
     /// - Warning: blocks up to `timeoutMilliseconds`.
-    public func queryWatermarks(_ tp: TopicPartition, timeoutMilliseconds: Int32) throws(KafkaError) -> WatermarkOffsets {
+    public func queryWatermarks(_ tp: TopicPartition, timeoutMilliseconds: Int32) throws(KafkaError) -> WatermarkOffsets
+    {
         var low: Int64 = 0
         var high: Int64 = 0
         try handle.withPointer { rk throws(KafkaError) in

@@ -3,7 +3,7 @@ public import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A producer, for the dead-letter topic and the `produce`/`replay` tools.
@@ -63,7 +63,9 @@ public final class KafkaProducer: @unchecked Sendable {
             count += 1
         }
         while true {
-            let error = handle.withPointer { rk in vus.withUnsafeBufferPointer { rd_kafka_produceva(rk, $0.baseAddress, count) } }
+            let error = handle.withPointer { rk in
+                vus.withUnsafeBufferPointer { rd_kafka_produceva(rk, $0.baseAddress, count) }
+            }
             guard let failure = KafkaError.consume(error, "produce to \(topic)") else { return }
             guard failure.code == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue else { throw failure }
             _ = handle.withPointer { rd_kafka_poll($0, 10) }

@@ -92,7 +92,9 @@ private func context(of rk: OpaquePointer?) -> CallbackContext? {
 }
 
 /// Routes librdkafka's syslog-levelled log lines to swift-log.
-private func logCallback(_ rk: OpaquePointer?, _ level: Int32, _ facility: UnsafePointer<CChar>?, _ text: UnsafePointer<CChar>?) {
+private func logCallback(
+    _ rk: OpaquePointer?, _ level: Int32, _ facility: UnsafePointer<CChar>?, _ text: UnsafePointer<CChar>?
+) {
     guard let logger = context(of: rk)?.logger else { return }
     let swiftLevel: Logger.Level =
         switch level {
@@ -106,7 +108,9 @@ private func logCallback(_ rk: OpaquePointer?, _ level: Int32, _ facility: Unsaf
         metadata: ["kafka.facility": "\(facility.map { String(cString: $0) } ?? "")"])
 }
 
-private func errorCallback(_ rk: OpaquePointer?, _ code: Int32, _ reason: UnsafePointer<CChar>?, _ opaque: UnsafeMutableRawPointer?) {
+private func errorCallback(
+    _ rk: OpaquePointer?, _ code: Int32, _ reason: UnsafePointer<CChar>?, _ opaque: UnsafeMutableRawPointer?
+) {
     guard let logger = context(of: rk)?.logger else { return }
     let err = rd_kafka_resp_err_t(rawValue: code)
     let fatal = err == RD_KAFKA_RESP_ERR__FATAL
@@ -115,7 +119,9 @@ private func errorCallback(_ rk: OpaquePointer?, _ code: Int32, _ reason: Unsafe
         metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(err)))"])
 }
 
-private func deliveryCallback(_ rk: OpaquePointer?, _ message: UnsafePointer<rd_kafka_message_t>?, _ opaque: UnsafeMutableRawPointer?) {
+private func deliveryCallback(
+    _ rk: OpaquePointer?, _ message: UnsafePointer<rd_kafka_message_t>?, _ opaque: UnsafeMutableRawPointer?
+) {
     guard let ctx = context(of: rk), let message else { return }
     ctx.deliveries.add(1, ordering: .relaxed)
     if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {

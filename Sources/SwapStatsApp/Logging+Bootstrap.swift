@@ -40,7 +40,8 @@ struct JSONLogHandler: LogHandler {
             "message": "\(event.message)",
         ]
         for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { fields[k] = "\(v)" }
-        let body = fields.sorted { $0.key < $1.key }.map { "\(quote($0.key)):\(quote($0.value))" }.joined(separator: ",")
+        let body = fields.sorted { $0.key < $1.key }.map { "\(quote($0.key)):\(quote($0.value))" }.joined(
+            separator: ",")
         FileHandle.standardError.write(Data(("{" + body + "}\n").utf8))
     }
 

@@ -38,7 +38,8 @@ public struct ServeSettings: Sendable {
         func duration(_ name: String, default value: Int64) throws(ConfigurationError) -> Int64 {
             guard let t = text(name) else { return value }
             guard let ms = DurationText.millis(t), ms > 0 else {
-                throw ConfigurationError(variable: name, message: "'\(t)' is not a positive duration like 500ms, 10s, 1m")
+                throw ConfigurationError(
+                    variable: name, message: "'\(t)' is not a positive duration like 500ms, 10s, 1m")
             }
             return ms
         }
@@ -60,7 +61,8 @@ public struct ServeSettings: Sendable {
         for (name, value) in variables where name.hasPrefix("KAFKA_") && !Self.kafkaOwn.contains(name) {
             let property = name.dropFirst(6).lowercased().replacingOccurrences(of: "_", with: ".")
             do { try validateKafkaProperty(property, value) } catch {
-                throw ConfigurationError(variable: name, message: "librdkafka refuses \(property)=\(value): \(error.message)")
+                throw ConfigurationError(
+                    variable: name, message: "librdkafka refuses \(property)=\(value): \(error.message)")
             }
             properties[property] = value
         }

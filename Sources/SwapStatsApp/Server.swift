@@ -2,8 +2,8 @@ import Foundation
 import KafkaClient
 public import Logging
 import ServiceLifecycle
-import UnixSignals
 import SwapStatsPipeline
+import UnixSignals
 
 /// Composes `swapstats serve`: embedded Kafka when no brokers are configured, the ingest
 /// pipeline with its checkpoint store, and graceful shutdown on SIGTERM/SIGINT.
@@ -22,7 +22,8 @@ public enum Server {
             brokers = cluster.bootstrapServers
         }
         let store = try DirectoryCheckpointStore(directory: settings.stateDirectory)
-        let pipeline = try IngestPipeline(configuration: settings.pipeline(brokers: brokers), store: store, logger: logger)
+        let pipeline = try IngestPipeline(
+            configuration: settings.pipeline(brokers: brokers), store: store, logger: logger)
         services.append(PipelineService(pipeline: pipeline, logger: logger, statusInterval: settings.statusInterval))
         logger.notice(
             "serving",

@@ -47,7 +47,9 @@ public enum TrafficTools {
         var lastLog = began
         while sent < total && !interrupted() {
             let m = traffic.next()
-            try m.key.withUnsafeBytes { k in try m.value.withUnsafeBytes { v in try producer.send(topic: o.topic, key: k, value: v) } }
+            try m.key.withUnsafeBytes { k in
+                try m.value.withUnsafeBytes { v in try producer.send(topic: o.topic, key: k, value: v) }
+            }
             sent += 1
             if sent % 1000 == 0 {
                 producer.poll()
@@ -66,7 +68,8 @@ public enum TrafficTools {
         let seconds = Date().timeIntervalSince(began)
         let failed = producer.deliveries.failed
         logger.notice(
-            "produced \(sent) messages in \(String(format: "%.2f", seconds)) s (\(Int(Double(sent) / max(seconds, 1e-9))) msg/s), \(failed) failed")
+            "produced \(sent) messages in \(String(format: "%.2f", seconds)) s (\(Int(Double(sent) / max(seconds, 1e-9))) msg/s), \(failed) failed"
+        )
         if failed > 0 { throw KafkaToolError("\(failed) messages were not delivered") }
         return sent
     }
@@ -118,7 +121,8 @@ public enum TrafficTools {
         let seconds = Date().timeIntervalSince(began)
         let failed = producer.deliveries.failed
         logger.notice(
-            "replayed \(sent) messages in \(String(format: "%.2f", seconds)) s (\(Int(Double(sent) / max(seconds, 1e-9))) msg/s), \(failed) failed")
+            "replayed \(sent) messages in \(String(format: "%.2f", seconds)) s (\(Int(Double(sent) / max(seconds, 1e-9))) msg/s), \(failed) failed"
+        )
         if failed > 0 { throw KafkaToolError("\(failed) messages were not delivered") }
         return sent
     }

@@ -1,5 +1,5 @@
-import Dispatch
 import CoreMetrics
+import Dispatch
 import KafkaClient
 import Logging
 import SwapStatsCore
@@ -190,7 +190,8 @@ final class ConsumerLoop: KafkaRebalanceHandler, @unchecked Sendable {
                     metadata: [LogKeys.partition: "\(p)"])
             }
             logger.info(
-                "partition restored from checkpoint at offset \(checkpoint.offset)", metadata: [LogKeys.partition: "\(p)"])
+                "partition restored from checkpoint at offset \(checkpoint.offset)",
+                metadata: [LogKeys.partition: "\(p)"])
             return (engine, checkpoint.lostEvents, checkpoint.offset)
         } catch {
             corruptCheckpoints.add(1, ordering: .relaxed)
@@ -217,7 +218,9 @@ final class ConsumerLoop: KafkaRebalanceHandler, @unchecked Sendable {
                 if let wm = consumer?.cachedWatermarks(TopicPartition(topic: topic, partition: s.partition)) {
                     metrics.lag(s.partition, max(0, wm.high - s.nextOffset))
                 }
-                if s.watermark != .min { metrics.watermarkDelay(s.partition, seconds: Double(now - s.watermark) / 1000) }
+                if s.watermark != .min {
+                    metrics.watermarkDelay(s.partition, seconds: Double(now - s.watermark) / 1000)
+                }
                 metrics.checkpointAge(s.partition, seconds: Double(now - s.lastCheckpointWall) / 1000)
             }
         }

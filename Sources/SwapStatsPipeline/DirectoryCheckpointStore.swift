@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Checkpoints as files under a directory (`STATE_DIR`): `<dir>/<topic>/<partition>.ckpt`.
@@ -81,7 +81,11 @@ public struct DirectoryCheckpointStore: CheckpointStore {
     }
 }
 
-private func lastError() -> String { String(decoding: strerror(errno).map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) } ?? UnsafeRawBufferPointer(start: nil, count: 0), as: UTF8.self) }
+private func lastError() -> String {
+    String(
+        decoding: strerror(errno).map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) }
+            ?? UnsafeRawBufferPointer(start: nil, count: 0), as: UTF8.self)
+}
 
 private func makeDirectories(_ path: String) throws(CheckpointError) {
     var prefix = path.hasPrefix("/") ? "/" : ""

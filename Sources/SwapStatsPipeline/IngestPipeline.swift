@@ -49,10 +49,12 @@ public final class IngestPipeline: Sendable {
 
     /// Starts the consumer and shard threads.
     public func start() {
-        guard state.withLock({ s in
-            defer { s.started = true }
-            return !s.started
-        }) else { return }
+        guard
+            state.withLock({ s in
+                defer { s.started = true }
+                return !s.started
+            })
+        else { return }
         for shard in shards {
             let t = Thread { shard.run() }
             t.name = "swapstats-shard-\(shard.index)"

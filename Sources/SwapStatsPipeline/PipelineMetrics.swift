@@ -42,8 +42,12 @@ struct PipelineMetrics {
 
     private func dims(_ p: Int32) -> [(String, String)] { [("topic", topic), ("partition", "\(p)")] }
 
-    func owned(_ p: Int32, _ isOwned: Bool) { Gauge(label: "swapstats_partition_owned", dimensions: dims(p)).record(isOwned ? 1 : 0) }
-    func lag(_ p: Int32, _ value: Int64) { Gauge(label: "swapstats_consumer_lag", dimensions: dims(p)).record(Double(value)) }
+    func owned(_ p: Int32, _ isOwned: Bool) {
+        Gauge(label: "swapstats_partition_owned", dimensions: dims(p)).record(isOwned ? 1 : 0)
+    }
+    func lag(_ p: Int32, _ value: Int64) {
+        Gauge(label: "swapstats_consumer_lag", dimensions: dims(p)).record(Double(value))
+    }
     func watermarkDelay(_ p: Int32, seconds: Double) {
         Gauge(label: "swapstats_watermark_delay_seconds", dimensions: dims(p)).record(seconds)
     }

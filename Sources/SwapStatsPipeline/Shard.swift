@@ -1,6 +1,6 @@
+import CoreMetrics
 import Dispatch
 import Foundation
-import CoreMetrics
 import KafkaClient
 import Logging
 import Metrics
@@ -73,7 +73,8 @@ final class Shard: @unchecked Sendable {
             let work = queue.pop(timeout: 0.05, isData: \.isData)
             switch work {
             case .records(let batch)?: apply(batch)
-            case .adopt(let p, let engine, let lost, let restored)?: adopt(p, engine, lostEvents: lost, restoredOffset: restored)
+            case .adopt(let p, let engine, let lost, let restored)?:
+                adopt(p, engine, lostEvents: lost, restoredOffset: restored)
             case .loss(let p, let count)?: slots[p]?.lostEvents += count
             case .release(let p, let done)?:
                 release(p)

@@ -66,7 +66,9 @@ public enum KafkaTestTools {
     }
 
     /// Produces messages keyed by token and waits for every delivery.
-    public static func produce(_ messages: [SwapTraffic.Message], to topic: String, brokers: String, logger: Logger) throws {
+    public static func produce(_ messages: [SwapTraffic.Message], to topic: String, brokers: String, logger: Logger)
+        throws
+    {
         let producer = try KafkaProducer(properties: ["bootstrap.servers": brokers, "linger.ms": "5"], logger: logger)
         for m in messages {
             try m.key.withUnsafeBytes { k in

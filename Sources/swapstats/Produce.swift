@@ -16,7 +16,8 @@ struct Produce: ParsableCommand {
     @Option(help: "Distinct tokens (Zipf popularity).") var tokens = 1_000
     @Option(help: "Distinct wallets.") var wallets = 10_000
     @Option(help: "Share of exact duplicates (0–1).") var duplicates = 0.01
-    @Option(name: .customLong("out-of-order"), help: "Events move back by up to this many ms.") var outOfOrder: Int64 = 2_000
+    @Option(name: .customLong("out-of-order"), help: "Events move back by up to this many ms.") var outOfOrder: Int64 =
+        2_000
     @Option(help: "Share of late events, moved back 10 s – 2 min (0–1).") var late = 0.001
     @Option(help: "Share of invalid messages (0–1).") var invalid = 0.0
     @Option(help: "Random seed.") var seed: UInt64 = 1

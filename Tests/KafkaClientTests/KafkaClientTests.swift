@@ -33,7 +33,8 @@ private func drain(_ consumer: KafkaConsumer, count: Int, seconds: Double) throw
         try consumer.consume(maxMessages: 1000, timeoutMilliseconds: 100) { r in
             got.append(
                 (
-                    r.partition, r.offset, String(decoding: r.key ?? UnsafeRawBufferPointer(start: nil, count: 0), as: UTF8.self),
+                    r.partition, r.offset,
+                    String(decoding: r.key ?? UnsafeRawBufferPointer(start: nil, count: 0), as: UTF8.self),
                     String(decoding: r.payload, as: UTF8.self)
                 ))
         }
@@ -50,14 +51,17 @@ struct KafkaClientTests {
         for i in 0..<3000 {
             let key = Array("k\(i % 7)".utf8)
             let value = Array("\(i)".utf8)
-            try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try producer.send(topic: "t", key: k, value: v) } }
+            try key.withUnsafeBytes { k in
+                try value.withUnsafeBytes { v in try producer.send(topic: "t", key: k, value: v) }
+            }
         }
         try producer.flush(timeoutMilliseconds: 10_000)
         #expect(producer.deliveries.done == 3000)
         #expect(producer.deliveries.failed == 0)
 
         let handler = RecordingHandler(start: .beginning)
-        let consumer = try KafkaConsumer(properties: consumerProperties(cluster, group: "g1"), rebalance: handler, logger: logger)
+        let consumer = try KafkaConsumer(
+            properties: consumerProperties(cluster, group: "g1"), rebalance: handler, logger: logger)
         try consumer.subscribe(["t"])
         let got = try drain(consumer, count: 3000, seconds: 30)
         #expect(got.count == 3000)
@@ -82,11 +86,14 @@ struct KafkaClientTests {
         let producer = try KafkaProducer(properties: ["bootstrap.servers": cluster.bootstrapServers], logger: logger)
         for i in 0..<100 {
             let value = Array("\(i)".utf8)
-            try value.withUnsafeBytes { try producer.send(topic: "t", key: nil, value: $0, headers: [("reason", Array("x".utf8))]) }
+            try value.withUnsafeBytes {
+                try producer.send(topic: "t", key: nil, value: $0, headers: [("reason", Array("x".utf8))])
+            }
         }
         try producer.flush(timeoutMilliseconds: 10_000)
         let consumer = try KafkaConsumer(
-            properties: consumerProperties(cluster, group: "g2"), rebalance: RecordingHandler(start: .offset(60)), logger: logger)
+            properties: consumerProperties(cluster, group: "g2"), rebalance: RecordingHandler(start: .offset(60)),
+            logger: logger)
         try consumer.subscribe(["t"])
         let got = try drain(consumer, count: 40, seconds: 30)
         #expect(got.map(\.1) == Array(60..<100))

@@ -20,7 +20,8 @@ final class ChildProcess: @unchecked Sendable {
     }()
 
     init(
-        _ name: String, executable: String = ChildProcess.swapstats, arguments: [String], environment: [String: String] = [:],
+        _ name: String, executable: String = ChildProcess.swapstats, arguments: [String],
+        environment: [String: String] = [:],
         directory: String, stdin: String? = nil
     ) throws {
         self.name = name
@@ -48,7 +49,9 @@ final class ChildProcess: @unchecked Sendable {
     func waitForLine(prefix: String, seconds: Double = 20) -> String? {
         var found: String?
         _ = waitUntil(seconds: seconds) {
-            found = stdout.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+            found = stdout.split(separator: "\n").first { $0.hasPrefix(prefix) }.map {
+                String($0.dropFirst(prefix.count))
+            }
             return found != nil || !process.isRunning
         }
         return found

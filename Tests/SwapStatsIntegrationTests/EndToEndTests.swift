@@ -51,7 +51,9 @@ private struct Scenario {
     }
 
     func serve(_ name: String, brokers: String, group: String = "e2e") throws -> ChildProcess {
-        try ChildProcess(name, arguments: ["serve"], environment: serveEnvironment(brokers: brokers, group: group), directory: directory)
+        try ChildProcess(
+            name, arguments: ["serve"], environment: serveEnvironment(brokers: brokers, group: group),
+            directory: directory)
     }
 
     func replay(_ name: String, file: String, brokers: String) throws -> ChildProcess {
@@ -135,7 +137,8 @@ struct EndToEndTests {
         let broker = try ChildProcess("kafka", arguments: ["kafka", "--partitions", "4"], directory: s.directory)
         let brokers = try #require(broker.waitForLine(prefix: "kafka bootstrap="))
         let half = s.messages.count / 2
-        #expect(try s.replay("replay1", file: s.file("first", 0..<half), brokers: brokers).waitForExit(seconds: 60) == 0)
+        #expect(
+            try s.replay("replay1", file: s.file("first", 0..<half), brokers: brokers).waitForExit(seconds: 60) == 0)
 
         let a = try s.serve("serveA", brokers: brokers)
         let b = try s.serve("serveB", brokers: brokers)
@@ -143,12 +146,16 @@ struct EndToEndTests {
             guard let x = lastAssignment(a.stderr), let y = lastAssignment(b.stderr) else { return false }
             return !x.isEmpty && !y.isEmpty && x.isDisjoint(with: y) && x.union(y) == [0, 1, 2, 3]
         }
-        #expect(split, "A: \(String(describing: lastAssignment(a.stderr))) B: \(String(describing: lastAssignment(b.stderr)))")
+        #expect(
+            split,
+            "A: \(String(describing: lastAssignment(a.stderr))) B: \(String(describing: lastAssignment(b.stderr)))")
         #expect(try s.waitForCheckpoints(brokers: brokers))
 
         #expect(a.stop() == 0)
         #expect(waitUntil(seconds: 40) { lastAssignment(b.stderr) == [0, 1, 2, 3] })
-        #expect(try s.replay("replay2", file: s.file("second", half..<s.messages.count), brokers: brokers).waitForExit(seconds: 60) == 0)
+        #expect(
+            try s.replay("replay2", file: s.file("second", half..<s.messages.count), brokers: brokers).waitForExit(
+                seconds: 60) == 0)
         #expect(try s.waitForCheckpoints(brokers: brokers))
         #expect(b.stop() == 0)
         #expect(b.stderr.contains("restored from checkpoint"))
@@ -161,9 +168,12 @@ struct EndToEndTests {
         let cluster = try EmbeddedKafkaForTests(partitions: s.partitions)
         let serve = try s.serve("serve", brokers: cluster.brokers)
         let third = s.messages.count / 3
-        #expect(try s.replay("replay1", file: s.file("first", 0..<third), brokers: cluster.brokers).waitForExit(seconds: 60) == 0)
+        #expect(
+            try s.replay("replay1", file: s.file("first", 0..<third), brokers: cluster.brokers).waitForExit(seconds: 60)
+                == 0)
         #expect(waitUntil(seconds: 30) { s.checkpointOffsets().values.reduce(0, +) > 0 })
-        let replay2 = try s.replay("replay2", file: s.file("second", third..<s.messages.count), brokers: cluster.brokers)
+        let replay2 = try s.replay(
+            "replay2", file: s.file("second", third..<s.messages.count), brokers: cluster.brokers)
         try cluster.mock.setBrokerDown(1)
         Thread.sleep(forTimeInterval: 3)
         try cluster.mock.setBrokerUp(1)
@@ -179,7 +189,9 @@ struct EndToEndTests {
         let serve = try s.serve("serve", brokers: cluster.brokers)
         // kcat as the independent producer: "key<TAB>value" lines.
         var lines = ""
-        for m in s.messages { lines += String(decoding: m.key, as: UTF8.self) + "\t" + String(decoding: m.value, as: UTF8.self) + "\n" }
+        for m in s.messages {
+            lines += String(decoding: m.key, as: UTF8.self) + "\t" + String(decoding: m.value, as: UTF8.self) + "\n"
+        }
         let input = s.directory + "/kcat.txt"
         try lines.write(toFile: input, atomically: true, encoding: .utf8)
         let kcat = try ChildProcess(
@@ -193,7 +205,9 @@ struct EndToEndTests {
         let want = FinalAnswers(messages: s.messages, configuration: s.engine)
         let reader = try ChildProcess(
             "kcat-consume", executable: "/usr/bin/kcat",
-            arguments: ["-C", "-b", cluster.brokers, "-t", "swaps.dlq", "-o", "beginning", "-e", "-q", "-f", "%h\t%s\n"],
+            arguments: [
+                "-C", "-b", cluster.brokers, "-t", "swaps.dlq", "-o", "beginning", "-e", "-q", "-f", "%h\t%s\n",
+            ],
             directory: s.directory)
         #expect(reader.waitForExit(seconds: 30) == 0)
         let dead = reader.stdout.split(separator: "\n")
@@ -205,8 +219,12 @@ struct EndToEndTests {
     @Test func aBadSettingFailsStartUpNamingTheVariable() throws {
         let directory = NSTemporaryDirectory() + "swapstats-e2e-config-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for (variable, value) in [("BACKPRESSURE", "sometimes"), ("WINDOWS", "5m,fortnight"), ("KAFKA_NO_SUCH_THING", "1"), ("CHECKPOINT_INTERVAL", "-3s")] {
-            let serve = try ChildProcess("bad-\(variable)", arguments: ["serve"], environment: [variable: value], directory: directory)
+        for (variable, value) in [
+            ("BACKPRESSURE", "sometimes"), ("WINDOWS", "5m,fortnight"), ("KAFKA_NO_SUCH_THING", "1"),
+            ("CHECKPOINT_INTERVAL", "-3s"),
+        ] {
+            let serve = try ChildProcess(
+                "bad-\(variable)", arguments: ["serve"], environment: [variable: value], directory: directory)
             #expect(serve.waitForExit(seconds: 20) == 2)
             #expect(serve.stderr.contains(variable), "\(serve.stderr)")
         }

@@ -61,6 +61,8 @@ import Testing
     }
 
     @Test func anUnwritableDirectoryIsAnError() {
-        #expect(throws: CheckpointError.self) { try DirectoryCheckpointStore(directory: "/proc/swapstats-cannot-exist") }
+        #expect(throws: CheckpointError.self) {
+            try DirectoryCheckpointStore(directory: "/proc/swapstats-cannot-exist")
+        }
     }
 }

@@ -58,9 +58,12 @@ struct IngestPipelineTests {
         #expect(dead.count == want.invalid)
         let reasons = Set(InvalidReason.allCases.map(\.rawValue))
         #expect(dead.allSatisfy { reasons.contains($0.reason) && $0.source.hasPrefix("swaps/") })
-        let invalidBodies = messages.filter { if case .failure = EventDecoder().decode($0.value) { true } else { false } }
-        #expect(dead.map(\.value).sorted { $0.lexicographicallyPrecedes($1) }
-            == invalidBodies.map(\.value).sorted { $0.lexicographicallyPrecedes($1) })
+        let invalidBodies = messages.filter {
+            if case .failure = EventDecoder().decode($0.value) { true } else { false }
+        }
+        #expect(
+            dead.map(\.value).sorted { $0.lexicographicallyPrecedes($1) }
+                == invalidBodies.map(\.value).sorted { $0.lexicographicallyPrecedes($1) })
     }
 
     @Test func aRestartResumesFromTheCheckpointsAndCountsEachEventOnce() throws {
@@ -101,7 +104,10 @@ struct IngestPipelineTests {
         let directory = temporaryDirectory("corrupt")
         let store = try DirectoryCheckpointStore(directory: directory)
         let configuration = pipelineConfiguration(brokers: cluster.bootstrapServers, group: "g", engine: engine)
-        #expect(try runToEnd(IngestPipeline(configuration: configuration, store: store, logger: testLogger), store: store, brokers: cluster.bootstrapServers))
+        #expect(
+            try runToEnd(
+                IngestPipeline(configuration: configuration, store: store, logger: testLogger), store: store,
+                brokers: cluster.bootstrapServers))
 
         // Flip one byte in the middle of partition 1's checkpoint.
         var bytes = try #require(try store.load(topic: "swaps", partition: 1))
@@ -131,7 +137,8 @@ struct IngestPipelineTests {
         let consumer = try KafkaConsumer(
             properties: ["bootstrap.servers": cluster.bootstrapServers, "group.id": "wm"], rebalance: NoRebalance(),
             logger: testLogger)
-        let marks = try consumer.queryWatermarks(TopicPartition(topic: "swaps", partition: 0), timeoutMilliseconds: 5000)
+        let marks = try consumer.queryWatermarks(
+            TopicPartition(topic: "swaps", partition: 0), timeoutMilliseconds: 5000)
         try #require(marks.low > 0, "the mock cluster kept everything; retention assumption broken")
 
         let engine = try eventClockConfiguration()
@@ -155,7 +162,9 @@ struct IngestPipelineTests {
 }
 
 /// Reads `expected` messages of `topic` from the beginning, with their headers.
-func consumeAll(topic: String, brokers: String, expected: Int) throws -> [(value: [UInt8], reason: String, source: String)] {
+func consumeAll(topic: String, brokers: String, expected: Int) throws -> [(
+    value: [UInt8], reason: String, source: String
+)] {
     let consumer = try KafkaConsumer(
         properties: [
             "bootstrap.servers": brokers, "group.id": "reader-\(UUID().uuidString)", "auto.offset.reset": "earliest",

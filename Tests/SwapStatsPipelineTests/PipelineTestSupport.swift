@@ -7,7 +7,8 @@ import SwapStatsTestSupport
 
 let testLogger: Logger = {
     var l = Logger(label: "pipeline-tests")
-    l.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+    l.logLevel =
+        ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
     return l
 }()
 
