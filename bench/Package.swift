@@ -10,7 +10,10 @@ let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingL
 let package = Package(
     name: "swapstats-bench",
     platforms: [.macOS(.v15)],
-    dependencies: [.package(path: "..")],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
     targets: [
         .target(name: "CMallocInfo"),
         .executableTarget(
@@ -19,6 +22,9 @@ let package = Package(
                 "CMallocInfo",
                 .product(name: "SwapStatsCore", package: root),
                 .product(name: "SwapStatsTestSupport", package: root),
+                .product(name: "KafkaClient", package: root),
+                .product(name: "SwapStatsPipeline", package: root),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

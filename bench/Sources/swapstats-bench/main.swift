@@ -5,7 +5,8 @@ import SwapStatsCore
 import SwapStatsTestSupport
 
 /// Release-built benchmarks of the core. Figures go to bench/README.md with this command:
-///   swift run -c release --package-path bench swapstats-bench [engine|memory|query|decode|all]
+///   swift run -c release --package-path bench swapstats-bench [engine|memory|query|decode|ingest|all]
+swapstats_line_buffer_stdout()
 let args = CommandLine.arguments.dropFirst()
 let which = args.first ?? "all"
 let scale = Double(ProcessInfo.processInfo.environment["BENCH_SCALE"] ?? "1") ?? 1
@@ -199,11 +200,13 @@ case "engine-hot": engineBench(tokens: 1_000, wallets: 5_000)
 case "memory": memoryBench()
 case "query": queryBench()
 case "decode": decodeBench()
+case "ingest": ingestBench()
 case "all":
     decodeBench()
     engineBench()
     engineBench(tokens: 1_000, wallets: 5_000)
     memoryBench()
     queryBench()
-default: print("usage: swapstats-bench [engine|engine-hot|memory|query|decode|all]")
+    ingestBench()
+default: print("usage: swapstats-bench [engine|engine-hot|memory|query|decode|ingest|all]")
 }
