@@ -91,6 +91,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "SwapStatsAppTests", dependencies: ["SwapStatsApp", "SwapStatsCore", "SwapStatsPipeline"]),
         // End to end on real processes: `swapstats serve|kafka|replay`, kcat, the mock cluster.
         .testTarget(
             name: "SwapStatsIntegrationTests",

@@ -128,36 +128,67 @@ struct IngestPipelineTests {
         #expect(got.counters.accepted == want.unique)
     }
 
-    @Test func eventsTheLogNoLongerHoldsAreCountedAsLostAndStayRecorded() throws {
+    @Test func aCheckpointBelowTheLogStartIsCountedAsLostAndStaysRecorded() throws {
         let cluster = try KafkaMockCluster(brokers: 1, logger: testLogger)
         try cluster.createTopic("swaps", partitions: 1)
-        // About 300 bytes a message: 40k messages overflow the mock's ~5 MB retention.
-        var t = SwapTraffic(seed: 14, tokens: 50, wallets: 100, events: 40_000, span: 60 * 60_000)
-        try produce(t.take(40_000), to: "swaps", brokers: cluster.bootstrapServers)
-        let consumer = try KafkaConsumer(
+        let tp = TopicPartition(topic: "swaps", partition: 0)
+        let probe = try KafkaConsumer(
             properties: ["bootstrap.servers": cluster.bootstrapServers, "group.id": "wm"], rebalance: NoRebalance(),
             logger: testLogger)
-        let marks = try consumer.queryWatermarks(
-            TopicPartition(topic: "swaps", partition: 0), timeoutMilliseconds: 5000)
-        try #require(marks.low > 0, "the mock cluster kept everything; retention assumption broken")
-
         let engine = try eventClockConfiguration()
         let store = try DirectoryCheckpointStore(directory: temporaryDirectory("loss"))
         var configuration = pipelineConfiguration(brokers: cluster.bootstrapServers, group: "g", engine: engine)
         configuration.shards = 1
+
+        // First run: 1,000 events, checkpointed exactly.
+        var t = SwapTraffic(seed: 14, tokens: 50, wallets: 100, events: 41_000, span: 60 * 60_000)
+        try produce(t.take(1_000), to: "swaps", brokers: cluster.bootstrapServers)
+        let first = try IngestPipeline(configuration: configuration, store: store, logger: testLogger)
+        first.start()
+        #expect(waitUntil(seconds: 60) { first.partitions.first?.checkpointedOffset == 1_000 })
+        #expect(first.partitions.first?.lostEvents == 0)
+        first.stop()
+
+        // While it is down, 40,000 more (about 300 bytes each) overflow the mock's ~5 MB retention.
+        try produce(t.take(40_000), to: "swaps", brokers: cluster.bootstrapServers)
+        let marks = try probe.queryWatermarks(tp, timeoutMilliseconds: 5000)
+        try #require(marks.low > 1_000, "the mock cluster kept everything; retention assumption broken")
+
+        let second = try IngestPipeline(configuration: configuration, store: store, logger: testLogger)
+        second.start()
+        #expect(waitUntil(seconds: 60) { second.partitions.first?.checkpointedOffset == marks.high })
+        #expect(second.partitions.first?.lostEvents == marks.low - 1_000)
+        second.stop()
+        let checkpoint = try PartitionCheckpoint(decoding: try #require(try store.load(topic: "swaps", partition: 0)))
+        #expect(checkpoint.lostEvents == marks.low - 1_000)
+        #expect(checkpoint.offset == marks.high)
+
+        // A restart keeps reporting the loss.
+        let third = try IngestPipeline(configuration: configuration, store: store, logger: testLogger)
+        third.start()
+        #expect(waitUntil(seconds: 30) { third.partitions.first?.lostEvents == marks.low - 1_000 })
+        third.stop()
+    }
+
+    @Test func aPartitionStartedOnATrimmedLogCountsWhatItNeverSaw() throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: testLogger)
+        try cluster.createTopic("swaps", partitions: 1)
+        var t = SwapTraffic(seed: 15, tokens: 50, wallets: 100, events: 40_000, span: 60 * 60_000)
+        try produce(t.take(40_000), to: "swaps", brokers: cluster.bootstrapServers)
+        let probe = try KafkaConsumer(
+            properties: ["bootstrap.servers": cluster.bootstrapServers, "group.id": "wm"], rebalance: NoRebalance(),
+            logger: testLogger)
+        let marks = try probe.queryWatermarks(TopicPartition(topic: "swaps", partition: 0), timeoutMilliseconds: 5000)
+        try #require(marks.low > 0, "the mock cluster kept everything; retention assumption broken")
+        var configuration = pipelineConfiguration(
+            brokers: cluster.bootstrapServers, group: "g", engine: try eventClockConfiguration())
+        configuration.shards = 1
+        let store = try DirectoryCheckpointStore(directory: temporaryDirectory("trimmed"))
         let pipeline = try IngestPipeline(configuration: configuration, store: store, logger: testLogger)
         pipeline.start()
         #expect(waitUntil(seconds: 60) { pipeline.partitions.first?.checkpointedOffset == marks.high })
         #expect(pipeline.partitions.first?.lostEvents == marks.low)
         pipeline.stop()
-        let checkpoint = try PartitionCheckpoint(decoding: try #require(try store.load(topic: "swaps", partition: 0)))
-        #expect(checkpoint.lostEvents == marks.low)
-
-        // A restart keeps reporting the loss.
-        let again = try IngestPipeline(configuration: configuration, store: store, logger: testLogger)
-        again.start()
-        #expect(waitUntil(seconds: 30) { again.partitions.first?.lostEvents == marks.low })
-        again.stop()
     }
 }
 
