@@ -89,6 +89,7 @@ let package = Package(
                 "KafkaClient",
                 "SwapStatsPipeline",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(name: "SwapStatsAppTests", dependencies: ["SwapStatsApp", "SwapStatsCore", "SwapStatsPipeline"]),

@@ -35,7 +35,7 @@ final class ConsumerLoop: KafkaRebalanceHandler, @unchecked Sendable {
 
     init(
         configuration: PipelineConfiguration, shards: [Shard], store: any CheckpointStore, deadLetters: KafkaProducer,
-        logger: Logger, wallClock: @escaping @Sendable () -> Int64
+        logger: Logger, wallClock: @escaping @Sendable () -> Int64, metricsFactory: any MetricsFactory
     ) {
         self.configuration = configuration
         self.shards = shards
@@ -43,7 +43,7 @@ final class ConsumerLoop: KafkaRebalanceHandler, @unchecked Sendable {
         self.deadLetters = deadLetters
         self.logger = logger
         self.wallClock = wallClock
-        self.metrics = PipelineMetrics(topic: configuration.topic)
+        self.metrics = PipelineMetrics(topic: configuration.topic, factory: metricsFactory)
         pending = shards.map { _ in RecordBatch(capacity: configuration.batchSize) }
     }
 

@@ -1,3 +1,4 @@
+public import CoreMetrics
 import Dispatch
 import Foundation
 public import KafkaClient
@@ -19,23 +20,29 @@ public final class IngestPipeline: Sendable {
     private let state = Mutex<(started: Bool, stopped: Bool)>((false, false))
 
     /// Creates the consumer, the dead-letter producer and the shards (not yet running).
-    /// - Parameter wallClock: milliseconds since the Unix epoch (tests inject their own).
+    /// - Parameters:
+    ///   - wallClock: milliseconds since the Unix epoch (tests inject their own).
+    ///   - metricsFactory: where the `swapstats_*` metrics go (default: the bootstrapped
+    ///     `MetricsSystem`).
     /// - Throws: ``KafkaError`` when librdkafka refuses the configuration.
     public init(
         configuration: PipelineConfiguration, store: any CheckpointStore, logger: Logger,
-        wallClock: @escaping @Sendable () -> Int64 = IngestPipeline.systemMillis
+        wallClock: @escaping @Sendable () -> Int64 = IngestPipeline.systemMillis,
+        metricsFactory: (any MetricsFactory)? = nil
     ) throws(KafkaError) {
+        let factory = metricsFactory ?? MetricsSystem.factory
         self.configuration = configuration
         self.logger = logger
         deadLetters = try KafkaProducer(properties: configuration.producerProperties, logger: logger)
         let committer = Committer()
         let context = ShardContext(
             configuration: configuration, store: store, deadLetters: deadLetters,
-            commit: { committer.commit($0) }, wallClock: wallClock, logger: logger)
+            commit: { committer.commit($0) }, wallClock: wallClock, logger: logger,
+            metricsFactory: factory)
         shards = (0..<configuration.shards).map { Shard(index: $0, context: context) }
         loop = ConsumerLoop(
             configuration: configuration, shards: shards, store: store, deadLetters: deadLetters, logger: logger,
-            wallClock: wallClock)
+            wallClock: wallClock, metricsFactory: factory)
         let consumer = try KafkaConsumer(
             properties: configuration.consumerProperties, rebalance: loop, logger: logger,
             maxBatch: configuration.batchSize)

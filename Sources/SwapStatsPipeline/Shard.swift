@@ -31,6 +31,7 @@ struct ShardContext: Sendable {
     let commit: @Sendable ([TopicPartition: Int64]) -> Void
     let wallClock: @Sendable () -> Int64
     let logger: Logger
+    let metricsFactory: any MetricsFactory
 }
 
 /// One thread that alone owns the engines of its partitions. It applies record batches,
@@ -43,7 +44,7 @@ final class Shard: @unchecked Sendable {
     let queue = WorkQueue<ShardWork>()
     let status = Mutex<[Int32: PartitionStatus]>([:])
     private let context: ShardContext
-    private let metrics = ShardMetrics()
+    private let metrics: ShardMetrics
     private let decoder = EventDecoder()
     private var slots: [Int32: Slot] = [:]
     private var lastTick: Int64 = 0
@@ -63,6 +64,7 @@ final class Shard: @unchecked Sendable {
     init(index: Int, context: ShardContext) {
         self.index = index
         self.context = context
+        metrics = ShardMetrics(factory: context.metricsFactory)
     }
 
     private var topic: String { context.configuration.topic }

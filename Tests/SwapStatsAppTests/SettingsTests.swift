@@ -19,7 +19,8 @@ import Testing
 
     @Test func kafkaVariablesPassThroughToLibrdkafka() throws {
         let s = try ServeSettings([
-            "KAFKA_BROKERS": "k1:9092,k2:9092", "KAFKA_SECURITY_PROTOCOL": "plaintext", "KAFKA_SESSION_TIMEOUT_MS": "6000",
+            "KAFKA_BROKERS": "k1:9092,k2:9092", "KAFKA_SECURITY_PROTOCOL": "plaintext",
+            "KAFKA_SESSION_TIMEOUT_MS": "6000",
         ])
         #expect(s.brokers == "k1:9092,k2:9092")
         #expect(s.kafkaProperties == ["security.protocol": "plaintext", "session.timeout.ms": "6000"])
@@ -41,16 +42,16 @@ import Testing
     @Test func theFileOverridesTheEnvironmentAndFlagsOverrideTheFile() throws {
         let path = NSTemporaryDirectory() + "swapstats-\(UUID().uuidString).toml"
         try """
-            # comment
-            [kafka]
-            topic = "from-file"   # trailing comment
-            session_timeout_ms = 6000
-            [engine]
-            windows = "1m,10m"
-            bucket_step = "5s"
-            [pipeline]
-            backpressure = "buffer"
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        # comment
+        [kafka]
+        topic = "from-file"   # trailing comment
+        session_timeout_ms = 6000
+        [engine]
+        windows = "1m,10m"
+        bucket_step = "5s"
+        [pipeline]
+        backpressure = "buffer"
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let s = try ServeSettings.load(
             environment: ["KAFKA_TOPIC": "from-env", "KAFKA_GROUP": "from-env", "BACKPRESSURE": "drop"],
             configPath: path, flags: ["KAFKA_GROUP": "from-flag"])

@@ -1,6 +1,7 @@
 import Foundation
 import KafkaClient
 import Logging
+import MetricsTestKit
 import SwapStatsCore
 import SwapStatsPipeline
 import SwapStatsTestSupport
@@ -39,9 +40,10 @@ struct IngestPipelineTests {
         try produce(messages, to: "swaps", brokers: cluster.bootstrapServers)
         let engine = try eventClockConfiguration()
         let store = try DirectoryCheckpointStore(directory: temporaryDirectory("once"))
+        let metrics = TestMetrics()
         let pipeline = try IngestPipeline(
             configuration: pipelineConfiguration(brokers: cluster.bootstrapServers, group: "g", engine: engine),
-            store: store, logger: testLogger)
+            store: store, logger: testLogger, metricsFactory: metrics)
         #expect(try runToEnd(pipeline, store: store, brokers: cluster.bootstrapServers))
 
         let want = FinalAnswers(messages: messages, configuration: engine)
@@ -52,6 +54,23 @@ struct IngestPipelineTests {
         #expect(got.counters.accepted == want.unique)
         #expect(got.counters.duplicate == want.valid - want.unique)
         #expect(want.invalid > 100)
+
+        // The contract §7 metrics saw the same.
+        #expect(metrics.counterTotal(label: "swapstats_events_consumed_total") == Int64(messages.count))
+        #expect(metrics.counterTotal(label: "swapstats_events_accepted_total") == Int64(want.unique))
+        #expect(metrics.counterTotal(label: "swapstats_events_duplicate_total") == Int64(want.valid - want.unique))
+        #expect(metrics.counterTotal(label: "swapstats_events_invalid_total") == Int64(want.invalid))
+        #expect(
+            metrics.counterTotal(label: "swapstats_events_late_total", dimensions: [("outcome", "applied")])
+                == Int64(got.counters.lateApplied))
+        for p in 0..<partitions {
+            let dims = [("topic", "swaps"), ("partition", "\(p)")]
+            #expect(try metrics.expectGauge("swapstats_partition_owned", dims).values == [1, 0])
+            #expect(try metrics.expectGauge("swapstats_consumer_lag", dims).values.allSatisfy { $0 >= 0 })
+            #expect(try metrics.expectGauge("swapstats_watermark_delay_seconds", dims).lastValue != nil)
+        }
+        #expect(try metrics.expectGauge("swapstats_tokens_tracked").lastValue ?? 0 > 100)
+        #expect(try metrics.expectTimer("swapstats_checkpoint_duration_seconds").values.count >= partitions)
 
         // The dead-letter topic holds each invalid message once, with its reason.
         let dead = try consumeAll(topic: "swaps.dlq", brokers: cluster.bootstrapServers, expected: want.invalid)
@@ -126,6 +145,32 @@ struct IngestPipelineTests {
         let got = try answersFromCheckpoints(store, partitions: partitions, configuration: engine, asOf: asOf)
         #expect(mismatches(got.stats, want.stats(asOf: asOf)).isEmpty)
         #expect(got.counters.accepted == want.unique)
+    }
+
+    @Test(arguments: [Backpressure.block, .drop, .buffer])
+    func backpressureLosesNothingUnlessToldToDropAndCountsWhatItDrops(mode: Backpressure) throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: testLogger)
+        try cluster.createTopic("swaps", partitions: partitions)
+        let messages = traffic(seed: 16, events: 20_000)
+        try produce(messages, to: "swaps", brokers: cluster.bootstrapServers)
+        var configuration = pipelineConfiguration(
+            brokers: cluster.bootstrapServers, group: "g", engine: try eventClockConfiguration())
+        configuration.backpressure = mode
+        configuration.queueCapacity = 1
+        configuration.bufferFactor = 2
+        configuration.batchSize = 50
+        let metrics = TestMetrics()
+        let store = try DirectoryCheckpointStore(directory: temporaryDirectory("backpressure"))
+        let pipeline = try IngestPipeline(
+            configuration: configuration, store: store, logger: testLogger, metricsFactory: metrics)
+        pipeline.start()
+        let consumed = { metrics.counterTotal(label: "swapstats_events_consumed_total") }
+        let dropped = { metrics.counterTotal(label: "swapstats_backpressure_dropped_total") }
+        #expect(waitUntil(seconds: 60) { consumed() + dropped() == Int64(messages.count) })
+        pipeline.stop()
+        #expect(consumed() + dropped() == Int64(messages.count))
+        if mode != .drop { #expect(dropped() == 0) }
+        if mode == .block { #expect(metrics.counterTotal(label: "swapstats_backpressure_overflow_total") == 0) }
     }
 
     @Test func aCheckpointBelowTheLogStartIsCountedAsLostAndStaysRecorded() throws {

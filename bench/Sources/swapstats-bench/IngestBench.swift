@@ -24,7 +24,8 @@ func ingestBench() {
         seed: 7, tokens: 10_000, wallets: 50_000, events: n, span: 3_600_000, jitter: 2_000, duplicateShare: 0.01)
     let messages = traffic.take(n)
     let bytes = messages.reduce(0) { $0 + $1.value.count }
-    print("ingest: \(n) messages, \(bytes / n) B average, \(partitions) partitions, 10,000 tokens (Zipf), 50,000 wallets")
+    print(
+        "ingest: \(n) messages, \(bytes / n) B average, \(partitions) partitions, 10,000 tokens (Zipf), 50,000 wallets")
     let t0 = now()
     try! KafkaTestTools.produce(messages, to: "swaps", brokers: brokers, logger: logger)
     report("produce (librdkafka, one thread)", Double(n) / (now() - t0) / 1e6, "M msgs/s")
