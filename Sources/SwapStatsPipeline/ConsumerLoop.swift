@@ -110,7 +110,7 @@ final class ConsumerLoop: KafkaRebalanceHandler, @unchecked Sendable {
     private func dispatch(_ s: Int) {
         guard !pending[s].isEmpty else { return }
         let batch = pending[s]
-        pending[s] = RecordBatch(capacity: configuration.batchSize)
+        pending[s] = shards[s].reusableBatch() ?? RecordBatch(capacity: configuration.batchSize)
         let queue = shards[s].queue
         let capacity = configuration.queueCapacity
         switch configuration.backpressure {

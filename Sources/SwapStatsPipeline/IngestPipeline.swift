@@ -103,7 +103,7 @@ public final class IngestPipeline: Sendable {
     /// Checkpoints found unusable (and moved aside) since start.
     public var corruptCheckpoints: Int { loop.corruptCheckpoints.load(ordering: .relaxed) }
 
-    /// The owned partitions as their shards last reported them (refreshed every 100 ms).
+    /// The owned partitions as their shards last reported them (refreshed after every batch, and every 100 ms).
     public var partitions: [PartitionStatus] {
         shards.flatMap { $0.status.withLock { Array($0.values) } }.sorted { $0.partition < $1.partition }
     }

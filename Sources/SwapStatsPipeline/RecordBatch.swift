@@ -18,6 +18,14 @@ struct RecordBatch {
         bytes.reserveCapacity(capacity * 200)
     }
 
+    /// Empties the batch, keeping its storage for the next one.
+    mutating func clear() {
+        partitions.removeAll(keepingCapacity: true)
+        offsets.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: true)
+    }
+
     mutating func append(_ record: KafkaRecord) {
         partitions.append(record.partition)
         offsets.append(record.offset)
