@@ -34,7 +34,7 @@ public final class IngestPipeline: Sendable {
         self.configuration = configuration
         self.logger = logger
         deadLetters = try KafkaProducer(properties: configuration.producerProperties, logger: logger)
-        let committer = Committer()
+        let committer = Committer(logger: logger)
         let context = ShardContext(
             configuration: configuration, store: store, deadLetters: deadLetters,
             commit: { committer.commit($0) }, wallClock: wallClock, logger: logger,
@@ -48,7 +48,6 @@ public final class IngestPipeline: Sendable {
             maxBatch: configuration.batchSize)
         loop.consumer = consumer
         committer.consumer.withLock { $0 = consumer }
-        committer.logger = logger
     }
 
     /// Milliseconds since the Unix epoch.
@@ -120,13 +119,16 @@ public final class IngestPipeline: Sendable {
     }
 }
 
-/// Commits offsets for lag tools on behalf of the shards.
-private final class Committer: @unchecked Sendable {
+/// Commits offsets for lag tools on behalf of the shards (the consumer is created after the
+/// shards that need it, hence the lock).
+private final class Committer: Sendable {
     let consumer = Mutex<KafkaConsumer?>(nil)
-    nonisolated(unsafe) var logger: Logger?
+    let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
 
     func commit(_ offsets: [TopicPartition: Int64]) {
         guard let c = consumer.withLock({ $0 }) else { return }
-        do { try c.commit(offsets) } catch { logger?.debug("offset commit: \(error)") }
+        do { try c.commit(offsets) } catch { logger.debug("offset commit: \(error)") }
     }
 }
