@@ -53,10 +53,13 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // zlib, fenced: gzip (and plain) input for `swapstats compute`.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Configuration loading and the composition of services behind each command.
         .target(
             name: "SwapStatsApp",
             dependencies: [
+                "CZlib",
                 "SwapStatsCore",
                 "SwapStatsTestSupport",
                 "KafkaClient",
@@ -92,7 +95,10 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "SwapStatsAppTests", dependencies: ["SwapStatsApp", "SwapStatsCore", "SwapStatsPipeline"]),
+        .testTarget(
+            name: "SwapStatsAppTests",
+            dependencies: ["SwapStatsApp", "SwapStatsCore", "SwapStatsPipeline", "SwapStatsTestSupport"]
+        ),
         // End to end on real processes: `swapstats serve|kafka|replay`, kcat, the mock cluster.
         .testTarget(
             name: "SwapStatsIntegrationTests",

@@ -74,6 +74,39 @@ public enum TrafficTools {
         return sent
     }
 
+    /// Writes generated swaps as JSON lines to `path` (`-` = stdout) instead of Kafka: event
+    /// times span an hour ending now (or follow `rate`), `options.count` lines.
+    /// - Returns: lines written.
+    public static func write(path: String, options o: ProduceOptions) throws -> Int {
+        let handle: FileHandle
+        if path == "-" {
+            handle = .standardOutput
+        } else {
+            guard FileManager.default.createFile(atPath: path, contents: nil),
+                let h = FileHandle(forWritingAtPath: path)
+            else { throw KafkaToolError("cannot write \(path)") }
+            handle = h
+        }
+        let total = max(o.count, 1)
+        let spacing = o.rate > 0 ? 1000.0 / Double(o.rate) : 3_600_000.0 / Double(total)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var traffic = SwapTraffic(
+            seed: o.seed, tokens: o.tokens, wallets: o.wallets, events: total, span: Int64(spacing * Double(total)),
+            start: o.start ?? now - Int64(spacing * Double(total)), jitter: o.jitter, duplicateShare: o.duplicateShare,
+            lateShare: o.lateShare, invalidShare: o.invalidShare)
+        var buffer: [UInt8] = []
+        for _ in 0..<total {
+            buffer += traffic.next().value
+            buffer.append(0x0A)
+            if buffer.count >= 1 << 20 {
+                handle.write(Data(buffer))
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        handle.write(Data(buffer))
+        return total
+    }
+
     /// Sends every non-empty line of `path` (`-` = stdin) as one message, keyed by its
     /// token when the line is a valid swap (invalid lines are sent too, unkeyed: the server
     /// dead-letters them).

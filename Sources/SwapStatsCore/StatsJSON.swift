@@ -40,6 +40,26 @@ public enum StatsJSON {
         return w.bytes
     }
 
+    /// The `/tokens/top` body.
+    public static func encode(top tokens: [RankedToken], window: String, by: RankBy, asOf: Int64) -> [UInt8] {
+        var w = JSONWriter()
+        w.raw("{\"window\":")
+        w.string(window)
+        w.raw(",\"by\":")
+        w.string(by.rawValue)
+        w.raw(",\"asOf\":")
+        w.int(asOf)
+        w.raw(",\"tokens\":[")
+        for (i, t) in tokens.enumerated() {
+            w.raw(i == 0 ? "{\"token\":" : ",{\"token\":")
+            w.string(t.token)
+            w.field("value", t.value)
+            w.raw("}")
+        }
+        w.raw("]}")
+        return w.bytes
+    }
+
     /// A `lastTrade` / trade-feed object.
     public static func encode(_ t: Trade) -> [UInt8] {
         var w = JSONWriter()

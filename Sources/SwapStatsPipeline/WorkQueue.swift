@@ -4,21 +4,23 @@ import Foundation
 /// bound (backpressure); control items (adopt, release, stop) never wait.
 ///
 /// `@unchecked Sendable` is sound: every access to `items` holds `condition`.
-final class WorkQueue<Item>: @unchecked Sendable {
+public final class WorkQueue<Item>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Item?] = []
     private var head = 0
     private var dataCount = 0
 
+    public init() {}
+
     /// Data items waiting.
-    var depth: Int {
+    public var depth: Int {
         condition.lock()
         defer { condition.unlock() }
         return dataCount
     }
 
     /// Appends a data item, waiting while `limit` or more are queued.
-    func push(_ item: Item, waitingBelow limit: Int) {
+    public func push(_ item: Item, waitingBelow limit: Int) {
         condition.lock()
         while dataCount >= limit { condition.wait() }
         append(item, data: true)
@@ -27,7 +29,7 @@ final class WorkQueue<Item>: @unchecked Sendable {
 
     /// Appends a data item unless `limit` or more are queued.
     /// - Returns: whether it was queued.
-    func tryPush(_ item: Item, below limit: Int) -> Bool {
+    public func tryPush(_ item: Item, below limit: Int) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard dataCount < limit else { return false }
@@ -36,7 +38,7 @@ final class WorkQueue<Item>: @unchecked Sendable {
     }
 
     /// Appends a control item at once.
-    func pushControl(_ item: Item) {
+    public func pushControl(_ item: Item) {
         condition.lock()
         append(item, data: false)
         condition.unlock()
@@ -50,7 +52,7 @@ final class WorkQueue<Item>: @unchecked Sendable {
 
     /// Takes the oldest item, waiting up to `timeout` seconds; nil when none came.
     /// `isData` says how to account for it.
-    func pop(timeout: Double, isData: (Item) -> Bool) -> Item? {
+    public func pop(timeout: Double, isData: (Item) -> Bool) -> Item? {
         condition.lock()
         defer { condition.unlock() }
         let deadline = Date(timeIntervalSinceNow: timeout)

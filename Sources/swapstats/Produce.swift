@@ -21,6 +21,10 @@ struct Produce: ParsableCommand {
     @Option(help: "Share of late events, moved back 10 s – 2 min (0–1).") var late = 0.001
     @Option(help: "Share of invalid messages (0–1).") var invalid = 0.0
     @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Event time of the first swap, ms since the epoch (default: now, or an hour ago for --output).")
+    var start: Int64?
+    @Option(help: "Write JSON lines to this file ('-' = stdout) instead of Kafka; --rate then only spaces event times.")
+    var output: String?
 
     func validate() throws {
         for (name, v) in [("duplicates", duplicates), ("late", late), ("invalid", invalid)] where !(0...1).contains(v) {
@@ -33,10 +37,6 @@ struct Produce: ParsableCommand {
 
     func run() throws {
         let env = ProcessInfo.processInfo.environment
-        guard let brokers = brokers ?? env["KAFKA_BROKERS"] else {
-            throw ValidationError("set --brokers or KAFKA_BROKERS (serve and kafka print 'kafka bootstrap=…')")
-        }
-        LogSetup.bootstrap(level: .info, format: .text)
         var o = TrafficTools.ProduceOptions()
         o.topic = topic ?? env["KAFKA_TOPIC"] ?? "swaps"
         o.count = count
@@ -48,6 +48,16 @@ struct Produce: ParsableCommand {
         o.lateShare = late
         o.invalidShare = invalid
         o.seed = seed
+        o.start = start
+        if let output {
+            _ = try TrafficTools.write(path: output, options: o)
+            return
+        }
+        guard let brokers = brokers ?? env["KAFKA_BROKERS"] else {
+            throw ValidationError(
+                "set --brokers or KAFKA_BROKERS (serve and kafka print 'kafka bootstrap=…'), or --output")
+        }
+        LogSetup.bootstrap(level: .info, format: .text)
         let stop = Interrupt.install()
         _ = try TrafficTools.produce(
             brokers: brokers, options: o, logger: Logger(label: "swapstats.produce"), interrupted: { stop.isSet })

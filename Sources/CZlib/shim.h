@@ -1,0 +1,3 @@
+// zlib, fenced: only the compute reader imports this module (gzip and plain input alike).
+#pragma once
+#include <zlib.h>
