@@ -27,14 +27,12 @@ con.execute("SET preserve_insertion_order = true")
 con.execute(
     """
     CREATE TEMP TABLE swaps AS
-    WITH raw AS (
-        SELECT row_number() OVER () AS rn, json AS j
-        FROM read_json_objects(?, format = 'newline_delimited')
-    ), ev AS (
-        SELECT rn, j->>'id' AS id, lower(j->>'token') AS token, j->>'who' AS who, j->>'side' AS side,
-               CAST(j->>'amount' AS DOUBLE) AS amount, CAST(j->>'usd' AS DOUBLE) AS usd,
-               CAST(j->>'ts' AS BIGINT) AS ts, TRY_CAST(j->>'price' AS DOUBLE) AS price0
-        FROM raw
+    WITH ev AS (
+        SELECT row_number() OVER () AS rn, id, lower(token) AS token, who, side,
+               CAST(amount AS DOUBLE) AS amount, CAST(usd AS DOUBLE) AS usd, ts, price AS price0
+        FROM read_json(?, format = 'newline_delimited', columns = {
+            id: 'VARCHAR', token: 'VARCHAR', who: 'VARCHAR', side: 'VARCHAR', amount: 'VARCHAR',
+            usd: 'VARCHAR', ts: 'BIGINT', price: 'DOUBLE'})
     )
     SELECT id, token, who, side, amount, usd, ts, coalesce(price0, usd / amount) AS price
     FROM ev
