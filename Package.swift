@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
     ],
     targets: [
         // Pure domain engine: no I/O, no clock, no C, no networking.
@@ -55,11 +57,24 @@ let package = Package(
         ),
         // zlib, fenced: gzip (and plain) input for `swapstats compute`.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // HTTP/1.1 and h2c on SwiftNIO; reads data only through its StatsQuerying protocol.
+        .target(
+            name: "SwapStatsHTTP",
+            dependencies: [
+                "SwapStatsCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Configuration loading and the composition of services behind each command.
         .target(
             name: "SwapStatsApp",
             dependencies: [
                 "CZlib",
+                "SwapStatsHTTP",
                 "SwapStatsCore",
                 "SwapStatsTestSupport",
                 "KafkaClient",
@@ -93,6 +108,15 @@ let package = Package(
                 "SwapStatsPipeline",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
+            name: "SwapStatsHTTPTests",
+            dependencies: [
+                "SwapStatsHTTP", "SwapStatsCore", "SwapStatsTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -24,6 +24,9 @@ public struct ServeSettings: Sendable {
     public var logFormat: LogFormat
     /// How often `serve` logs a status line (`STATUS_INTERVAL`, 0 = never).
     public var statusInterval: Int64
+    /// Address and port of the HTTP API (`HTTP_HOST`, `HTTP_PORT`; port 0 picks a free one).
+    public var httpHost: String
+    public var httpPort: Int
 
     /// Variables this struct reads itself; other `KAFKA_*` ones go to librdkafka.
     static let kafkaOwn: Set<String> = ["KAFKA_BROKERS", "KAFKA_TOPIC", "KAFKA_GROUP"]
@@ -98,6 +101,8 @@ public struct ServeSettings: Sendable {
             logFormat = .text
         }
         statusInterval = text("STATUS_INTERVAL") == "0" ? 0 : try duration("STATUS_INTERVAL", default: 10_000)
+        httpHost = text("HTTP_HOST") ?? "0.0.0.0"
+        httpPort = try count("HTTP_PORT", default: 8080, range: 0...65535)
     }
 
     /// Environment, then the config file at `configPath` (if any), then `flags`.

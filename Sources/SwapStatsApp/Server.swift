@@ -2,6 +2,7 @@ import Foundation
 import KafkaClient
 public import Logging
 import ServiceLifecycle
+import SwapStatsHTTP
 import SwapStatsPipeline
 import UnixSignals
 
@@ -25,6 +26,8 @@ public enum Server {
         let pipeline = try IngestPipeline(
             configuration: settings.pipeline(brokers: brokers), store: store, logger: logger)
         services.append(PipelineService(pipeline: pipeline, logger: logger, statusInterval: settings.statusInterval))
+        let http = HTTPServer(router: Router(source: PipelineQueries(pipeline: pipeline)), logger: logger)
+        services.append(HTTPService(server: http, host: settings.httpHost, port: settings.httpPort, logger: logger))
         logger.notice(
             "serving",
             metadata: [

@@ -41,19 +41,45 @@ public enum StatsJSON {
     }
 
     /// The `/tokens/top` body.
-    public static func encode(top tokens: [RankedToken], window: String, by: RankBy, asOf: Int64) -> [UInt8] {
+    public static func encode(top tokens: [RankedToken], window: String, by: RankBy, asOf: Int64?) -> [UInt8] {
         var w = JSONWriter()
         w.raw("{\"window\":")
         w.string(window)
         w.raw(",\"by\":")
         w.string(by.rawValue)
         w.raw(",\"asOf\":")
-        w.int(asOf)
+        if let asOf { w.int(asOf) } else { w.raw("null") }
         w.raw(",\"tokens\":[")
         for (i, t) in tokens.enumerated() {
             w.raw(i == 0 ? "{\"token\":" : ",{\"token\":")
             w.string(t.token)
             w.field("value", t.value)
+            w.raw("}")
+        }
+        w.raw("]}")
+        return w.bytes
+    }
+
+    /// The `/tokens/{token}/candles` body: OHLCV per interval, oldest first.
+    public static func encode(candles: [Candle], token: String, interval: String, asOf: Int64) -> [UInt8] {
+        var w = JSONWriter()
+        w.raw("{\"token\":")
+        w.string(token)
+        w.raw(",\"interval\":")
+        w.string(interval)
+        w.raw(",\"asOf\":")
+        w.int(asOf)
+        w.raw(",\"candles\":[")
+        for (i, c) in candles.enumerated() {
+            w.raw(i == 0 ? "{\"start\":" : ",{\"start\":")
+            w.int(c.start)
+            w.field("open", c.open)
+            w.field("high", c.high)
+            w.field("low", c.low)
+            w.field("close", c.close)
+            w.field("volumeUsd", c.volumeUSD)
+            w.field("volumeToken", c.volumeToken)
+            w.field("txns", c.txns)
             w.raw("}")
         }
         w.raw("]}")

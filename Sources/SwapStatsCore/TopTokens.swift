@@ -48,6 +48,11 @@ public enum TopTokens {
         return best
     }
 
+    /// The `limit` best of several rankings (each already ranked, of disjoint tokens).
+    public static func rank(merging rankings: [[RankedToken]], limit: Int) -> [RankedToken] {
+        Array(rankings.joined().sorted(by: precedes).prefix(limit))
+    }
+
     static func precedes(_ a: RankedToken, _ b: RankedToken) -> Bool {
         a.value != b.value ? a.value > b.value : a.token < b.token
     }

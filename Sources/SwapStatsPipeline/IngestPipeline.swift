@@ -112,10 +112,28 @@ public final class IngestPipeline: Sendable {
     public func visitPartitions(_ visit: @escaping @Sendable (Int32, PartitionEngine) -> Void) {
         let waits = shards.map { shard in
             let done = DispatchSemaphore(value: 0)
-            shard.queue.pushControl(.inspect(visit, done))
+            shard.queue.pushControl(.inspect(visit, { done.signal() }))
             return done
         }
         for w in waits { w.wait() }
+    }
+
+    /// Asks every owned partition's engine, on its shard's thread between batches, and
+    /// gathers the non-nil answers. Suspends (does not block) until every shard answered;
+    /// the wait includes the batches queued before the question.
+    public func ask<T: Sendable>(_ question: @escaping @Sendable (Int32, PartitionEngine) -> T?) async -> [T] {
+        let answers = Mutex<[T]>([])
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let remaining = Atomic<Int>(shards.count)
+            let finish: @Sendable () -> Void = {
+                if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { continuation.resume() }
+            }
+            let visit: @Sendable (Int32, PartitionEngine) -> Void = { p, engine in
+                if let a = question(p, engine) { answers.withLock { $0.append(a) } }
+            }
+            for shard in shards { shard.queue.pushControl(.inspect(visit, finish)) }
+        }
+        return answers.withLock { $0 }
     }
 }
 

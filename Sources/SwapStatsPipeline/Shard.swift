@@ -16,8 +16,8 @@ enum ShardWork {
     case loss(Int32, count: Int64)
     /// Checkpoint and drop a partition, then signal.
     case release(Int32, DispatchSemaphore)
-    /// Run a read-only visit of every owned partition on the shard thread.
-    case inspect(@Sendable (Int32, PartitionEngine) -> Void, DispatchSemaphore)
+    /// Run a read-only visit of every owned partition on the shard thread, then `done`.
+    case inspect(@Sendable (Int32, PartitionEngine) -> Void, @Sendable () -> Void)
     case stop(DispatchSemaphore)
 
     var isData: Bool { if case .records = self { true } else { false } }
@@ -93,7 +93,7 @@ final class Shard: @unchecked Sendable {
                 done.signal()
             case .inspect(let visit, let done)?:
                 for (p, slot) in slots { visit(p, slot.engine) }
-                done.signal()
+                done()
             case .stop(let done)?:
                 done.signal()
                 return

@@ -46,7 +46,7 @@ private struct Scenario {
             "KAFKA_BROKERS": brokers, "KAFKA_GROUP": group, "STATE_DIR": directory + "/state",
             "CHECKPOINT_INTERVAL": "300ms", "CLOCK": "event", "IDLE_FLUSH": "200ms", "SHARDS": "2",
             "KAFKA_SESSION_TIMEOUT_MS": "6000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500", "STATUS_INTERVAL": "0",
-            "LOG_LEVEL": "info",
+            "LOG_LEVEL": "info", "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0",
         ]
     }
 
@@ -93,6 +93,20 @@ private struct Scenario {
         #expect(got.counters.duplicate == want.valid - want.unique, sourceLocation: sourceLocation)
         #expect(got.lostEvents == 0, sourceLocation: sourceLocation)
     }
+}
+
+/// GET with curl: status and body.
+private func httpGet(_ url: String) throws -> (status: Int, body: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    p.arguments = ["-s", "--max-time", "10", "-w", "\n%{http_code}", url]
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    try p.run()
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    guard let nl = text.lastIndex(of: "\n") else { return (0, text) }
+    return (Int(text[text.index(after: nl)...]) ?? 0, String(text[..<nl]))
 }
 
 /// A stats body without its `priceStdDev` values, and those values.
@@ -237,6 +251,25 @@ struct EndToEndTests {
         let serve = try s.serve("serve", brokers: cluster.brokers)
         #expect(try s.replay("replay", file: file, brokers: cluster.brokers).waitForExit(seconds: 60) == 0)
         #expect(try s.waitForCheckpoints(brokers: cluster.brokers))
+        Thread.sleep(forTimeInterval: 1)  // past IDLE_FLUSH and the next checkpoint
+        // The HTTP API answers from the live state: the same bodies as the checkpoints.
+        let address = try #require(serve.waitForLine(prefix: "http listening="))
+        var engines: [PartitionEngine] = []
+        for p in 0..<Int32(s.partitions) {
+            let bytes = try #require(try s.store.load(topic: "swaps", partition: p))
+            engines.append(try PartitionCheckpoint(decoding: bytes).restore(configuration: s.engine))
+        }
+        let sample = engines.flatMap { $0.allStats() }.map(\.token).sorted().prefix(20)
+        #expect(sample.count == 20)
+        for token in sample {
+            let want = engines.compactMap { $0.stats(token: token) }.first.map {
+                String(decoding: StatsJSON.encode($0), as: UTF8.self)
+            }
+            let got = try httpGet("http://\(address)/tokens/\(token)/stats")
+            #expect(got.status == 200 && got.body == want, "\(token)")
+        }
+        #expect(try httpGet("http://\(address)/tokens/0xnotatoken/stats").status == 404)
+        #expect(try httpGet("http://\(address)/readyz").status == 200)
         #expect(serve.stop() == 0)
 
         let compute = try ChildProcess(

@@ -1,0 +1,21 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwapStatsHTTP
+
+/// Serves the HTTP API until graceful shutdown (listed last, so it stops first).
+struct HTTPService: Service {
+    let server: HTTPServer
+    let host: String
+    let port: Int
+    let logger: Logger
+
+    func run() async throws {
+        let bound = try await server.start(host: host, port: port)
+        logger.notice("HTTP/1.1 and h2c API listening", metadata: ["http.address": "\(host):\(bound)"])
+        // A stable line on stdout for scripts and tests: `http listening=<host>:<port>`.
+        FileHandle.standardOutput.write(Data("http listening=\(host):\(bound)\n".utf8))
+        try? await gracefulShutdown()
+        await server.stop()
+    }
+}

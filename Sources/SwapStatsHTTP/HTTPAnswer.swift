@@ -1,0 +1,53 @@
+/// A response, independent of the wire protocol (HTTP/1.1 or HTTP/2).
+public struct HTTPAnswer: Sendable, Equatable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(status: Int, contentType: String = "application/json", headers: [String: String] = [:], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.headers["content-type"] = contentType
+        self.body = body
+    }
+
+    /// An `application/problem+json` (RFC 9457) answer.
+    public static func problem(_ status: Int, _ detail: String, headers: [String: String] = [:]) -> HTTPAnswer {
+        var body = "{\"type\":\"about:blank\",\"title\":\"\(title(of: status))\",\"status\":\(status),\"detail\":"
+        body += quoted(detail) + "}"
+        return HTTPAnswer(
+            status: status, contentType: "application/problem+json", headers: headers, body: Array(body.utf8))
+    }
+
+    static func title(of status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 400: "Bad Request"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 413: "Content Too Large"
+        case 414: "URI Too Long"
+        case 429: "Too Many Requests"
+        case 431: "Request Header Fields Too Large"
+        case 500: "Internal Server Error"
+        case 503: "Service Unavailable"
+        default: "Error"
+        }
+    }
+
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where u.value < 0x20:
+                out +=
+                    "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count)
+                    + String(u.value, radix: 16)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,157 @@
+public import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+import Synchronization
+
+/// HTTP/1.1 and HTTP/2 cleartext (prior knowledge) on one port, on SwiftNIO (epoll on
+/// Linux). Each connection's first bytes choose the protocol; every request goes to the
+/// ``Router`` in a task, never computing on the event loop.
+public final class HTTPServer: Sendable {
+    private let router: Router
+    private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    private let channel = Mutex<(any Channel)?>(nil)
+
+    public init(router: Router, logger: Logger, threads: Int = 1) {
+        self.router = router
+        self.logger = logger
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+    }
+
+    /// Binds and starts accepting.
+    /// - Returns: the bound port (useful with port 0).
+    /// - Throws: when the address cannot be bound.
+    public func start(host: String, port: Int) async throws -> Int {
+        let router = self.router
+        let logger = self.logger
+        let bound = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ProtocolSniffer(router: router, logger: logger))
+                }
+            }
+            .bind(host: host, port: port).get()
+        channel.withLock { $0 = bound }
+        return bound.localAddress?.port ?? port
+    }
+
+    /// Stops accepting and closes the event loops (open connections are closed).
+    public func stop() async {
+        if let c = channel.withLock({ $0 }) { try? await c.close() }
+        try? await group.shutdownGracefully()
+    }
+}
+
+/// Looks at a connection's first bytes: the HTTP/2 preface sets up HTTP/2 (one HTTP/1-style
+/// handler per stream), anything else HTTP/1.1. Then it leaves the pipeline.
+final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    private static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+    private let router: Router
+    private let logger: Logger
+    private var pending: ByteBuffer?
+
+    init(router: Router, logger: Logger) {
+        self.router = router
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if pending == nil { pending = incoming } else { pending!.writeBuffer(&incoming) }
+        let seen = Array(pending!.readableBytesView.prefix(Self.preface.count))
+        let isPrefix = seen.elementsEqual(Self.preface.prefix(seen.count))
+        if isPrefix && seen.count < Self.preface.count { return }  // wait for the rest of the preface
+        let buffer = pending!
+        pending = nil
+        let router = self.router
+        do {
+            if isPrefix {
+                _ = try context.pipeline.syncOperations.configureHTTP2Pipeline(
+                    mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()
+                ) { stream in
+                    stream.eventLoop.makeCompletedFuture {
+                        try stream.pipeline.syncOperations.addHandlers([
+                            HTTP2FramePayloadToHTTP1ServerCodec(), RequestHandler(router: router, isHTTP2: true),
+                        ])
+                    }
+                }
+            } else {
+                try context.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                try context.pipeline.syncOperations.addHandler(RequestHandler(router: router, isHTTP2: false))
+            }
+        } catch {
+            logger.debug("cannot set up the connection: \(error)")
+            context.close(promise: nil)
+            return
+        }
+        context.fireChannelRead(wrapInboundOut(buffer))
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+}
+
+/// One request at a time (HTTP/1.1 pipelining is ordered by NIO's pipeline handler; each
+/// HTTP/2 stream has its own handler): collects the head, answers at the end.
+final class RequestHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    static let maxBody = 64 * 1024
+    private let router: Router
+    private let isHTTP2: Bool
+    private var head: HTTPRequestHead?
+    private var bodyBytes = 0
+
+    init(router: Router, isHTTP2: Bool) {
+        self.router = router
+        self.isHTTP2 = isHTTP2
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            bodyBytes = 0
+        case .body(let b):
+            bodyBytes += b.readableBytes
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            if bodyBytes > Self.maxBody {
+                write(
+                    .problem(413, "request bodies are limited to \(Self.maxBody) bytes"), head: head, context: context)
+                return
+            }
+            let router = self.router
+            let promise = context.eventLoop.makePromise(of: HTTPAnswer.self)
+            let method = head.method.rawValue
+            let uri = head.uri
+            promise.completeWithTask { await router.respond(method: method, uri: uri) }
+            promise.futureResult.assumeIsolated().whenSuccess { answer in
+                self.write(answer, head: head, context: context)
+            }
+        }
+    }
+
+    private func write(_ answer: HTTPAnswer, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        for (k, v) in answer.headers.sorted(by: { $0.key < $1.key }) { headers.add(name: k, value: v) }
+        headers.add(name: "content-length", value: "\(answer.body.count)")
+        let keepAlive = isHTTP2 || head.isKeepAlive
+        if !isHTTP2 && !keepAlive { headers.add(name: "connection", value: "close") }
+        let status = HTTPResponseStatus(statusCode: answer.status)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+            promise: nil)
+        if head.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: answer.body)))), promise: nil)
+        }
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive { done.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+    }
+}

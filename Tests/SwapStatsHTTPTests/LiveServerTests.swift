@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SwapStatsCore
+import SwapStatsHTTP
+import Testing
+
+/// curl against the server on a loopback port: output, status code.
+private func curl(_ arguments: [String]) throws -> (body: String, code: Int32) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    p.arguments = ["-s", "--max-time", "10"] + arguments
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (String(decoding: data, as: UTF8.self), p.terminationStatus)
+}
+
+@Suite(.serialized, .timeLimit(.minutes(1)))
+struct LiveServerTests {
+    @Test func http11AndH2cOnOnePortServeTheRoutersAnswers() async throws {
+        let source = try EngineQueries()
+        let router = Router(source: source)
+        let server = HTTPServer(router: router, logger: Logger(label: "test"))
+        let port = try await server.start(host: "127.0.0.1", port: 0)
+        defer { Task { await server.stop() } }
+        let token = source.engine.allStats()[0].token
+        let url = "http://127.0.0.1:\(port)/tokens/\(token)/stats"
+        let want = String(
+            decoding: await router.respond(method: "GET", uri: "/tokens/\(token)/stats").body, as: UTF8.self)
+
+        let h1 = try curl(["--http1.1", "-w", "\n%{http_version} %{http_code}", url])
+        #expect(h1.body == want + "\n1.1 200")
+        let h2 = try curl(["--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}", url])
+        #expect(h2.body == want + "\n2 200")
+        // Several concurrent streams on one HTTP/2 connection (nghttp), one of them a problem.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/nghttp")
+        p.arguments = [
+            "-n", "-s", url, "http://127.0.0.1:\(port)/tokens/none/stats", "http://127.0.0.1:\(port)/healthz",
+        ]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let stats = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let codes = stats.split(separator: "\n").compactMap { line -> String? in
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            return f.count >= 7 && f[0].allSatisfy(\.isNumber) ? "\(f[4]) \(f[6])" : nil
+        }
+        #expect(Set(codes) == ["200 /tokens/\(token)/stats", "404 /tokens/none/stats", "200 /healthz"], "\(stats)")
+        // Keep-alive HTTP/1.1: two answers on one connection.
+        let keepAlive = try curl(["--http1.1", "-w", " %{num_connects}\n", url, url])
+        #expect(keepAlive.body.hasSuffix(" 0\n"))
+    }
+
+    @Test func garbageOnOneConnectionDoesNotDisturbTheNext() async throws {
+        let source = try EngineQueries(events: 100)
+        let server = HTTPServer(router: Router(source: source), logger: Logger(label: "test"))
+        let port = try await server.start(host: "127.0.0.1", port: 0)
+        defer { Task { await server.stop() } }
+        // A malformed request line gets 400 (NIO's HTTP error handling) or a close.
+        let raw = try curl(["--http1.1", "-X", "GE T", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
+        #expect(raw.body.hasSuffix("400") || raw.code != 0)
+        let ok = try curl(["-w", " %{http_code}", "http://127.0.0.1:\(port)/healthz"])
+        #expect(ok.body == "{\"status\":\"ok\"} 200")
+    }
+}

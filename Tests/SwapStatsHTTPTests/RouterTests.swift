@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import SwapStatsCore
+import SwapStatsHTTP
+import SwapStatsTestSupport
+import Synchronization
+import Testing
+
+/// Answers from one in-memory engine.
+final class EngineQueries: StatsQuerying {
+    let engine: PartitionEngine
+    let ready = Atomic<Bool>(true)
+
+    init(events: Int = 5_000) throws {
+        var e = PartitionEngine(configuration: try EngineConfiguration.fromEnvironment(["CLOCK": "event"]))
+        var stream = ZipfStream(seed: 3, tokens: 40, wallets: 100, events: events, span: 30 * 60_000)
+        for _ in 0..<events { e.ingest(stream.next()) }
+        e.flush()
+        engine = e
+    }
+
+    var windows: [WindowSpec] { engine.configuration.windows }
+    var bucketStep: Int64 { engine.configuration.bucketStep }
+    var isReady: Bool { ready.load(ordering: .relaxed) }
+    func stats(token: String) async -> TokenStats? { engine.stats(token: token) }
+    func top(window: String, by: RankBy, limit: Int) async -> (asOf: Int64?, tokens: [RankedToken]) {
+        (engine.asOf, TopTokens.rank(engine.allStats(), window: window, by: by, limit: limit))
+    }
+    func candles(token: String, interval: Int64, limit: Int) async -> (asOf: Int64, candles: [Candle])? {
+        engine.candles(token: token, interval: interval, limit: limit).map { (engine.asOf!, $0) }
+    }
+}
+
+@Suite struct RouterTests {
+    let source: EngineQueries
+    let router: Router
+    let token: String
+
+    init() throws {
+        source = try EngineQueries()
+        router = Router(source: source)
+        token = source.engine.allStats().max { $0.windows[2].txns < $1.windows[2].txns }!.token
+    }
+
+    func json(_ a: HTTPAnswer) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(a.body))) as? [String: Any] ?? [:]
+    }
+
+    @Test func statsAreTheEnginesBodyAndTokensAreCaseInsensitive() async {
+        let a = await router.respond(method: "GET", uri: "/tokens/\(token.uppercased())/stats")
+        #expect(a.status == 200)
+        #expect(a.headers["content-type"] == "application/json")
+        #expect(a.body == StatsJSON.encode(source.engine.stats(token: token)!))
+    }
+
+    @Test(arguments: [
+        ("GET", "/tokens/0xunknown/stats", 404), ("GET", "/nothing/here", 404), ("POST", "/tokens/x/stats", 405),
+        ("DELETE", "/healthz", 405), ("GET", "/tokens/\(String(repeating: "a", count: 129))/stats", 400),
+        ("GET", "/tokens/%zz/stats", 400), ("GET", "/tokens/%C3%28/stats", 400),
+        ("GET", "/tokens/top?window=2h", 400), ("GET", "/tokens/top?by=price", 400),
+        ("GET", "/tokens/top?limit=0", 400),
+        ("GET", "/tokens/top?limit=x", 400), ("GET", "/tokens/x/candles?interval=7s", 400),
+        ("GET", "/tokens/x/candles?interval=2d", 400), ("GET", "/tokens/0xunknown/candles", 404),
+        ("GET", "/" + String(repeating: "a", count: 3000), 414),
+    ])
+    func badRequestsGetTheRightStatusAsProblemJSON(method: String, uri: String, status: Int) async {
+        let a = await router.respond(method: method, uri: uri)
+        #expect(a.status == status)
+        #expect(a.headers["content-type"] == "application/problem+json")
+        let body = json(a)
+        #expect(body["status"] as? Int == status)
+        #expect((body["detail"] as? String)?.isEmpty == false)
+        if status == 405 { #expect(a.headers["allow"] == "GET, HEAD") }
+    }
+
+    @Test func topRanksAcrossTokensWithTheRequestedWindowByAndLimit() async {
+        let a = await router.respond(method: "GET", uri: "/tokens/top?window=5m&by=txns&limit=3")
+        #expect(a.status == 200)
+        let body = json(a)
+        #expect(body["window"] as? String == "5m")
+        #expect(body["by"] as? String == "txns")
+        #expect((body["asOf"] as? NSNumber)?.int64Value == source.engine.asOf)
+        let tokens = body["tokens"] as? [[String: Any]] ?? []
+        let want = TopTokens.rank(source.engine.allStats(), window: "5m", by: .txns, limit: 3)
+        #expect(tokens.map { $0["token"] as? String } == want.map(\.token))
+        #expect(tokens.map { $0["value"] as? Double } == want.map(\.value))
+    }
+
+    @Test func candlesComeFromTheBuckets() async {
+        let a = await router.respond(method: "GET", uri: "/tokens/\(token)/candles?interval=5m&limit=4")
+        #expect(a.status == 200)
+        let candles = json(a)["candles"] as? [[String: Any]] ?? []
+        let want = source.engine.candles(token: token, interval: 300_000, limit: 4)!
+        #expect(candles.count == want.count)
+        #expect(candles.map { ($0["start"] as? NSNumber)?.int64Value } == want.map(\.start))
+        #expect(candles.map { $0["txns"] as? Int } == want.map(\.txns))
+    }
+
+    @Test func healthAndReadiness() async {
+        #expect(await router.respond(method: "GET", uri: "/healthz").status == 200)
+        #expect(await router.respond(method: "GET", uri: "/readyz").status == 200)
+        source.ready.store(false, ordering: .relaxed)
+        let a = await router.respond(method: "GET", uri: "/readyz")
+        #expect(a.status == 503)
+        #expect(a.headers["content-type"] == "application/problem+json")
+    }
+}
