@@ -131,7 +131,9 @@ final class RequestHandler: ChannelInboundHandler {
             let promise = context.eventLoop.makePromise(of: HTTPAnswer.self)
             let method = head.method.rawValue
             let uri = head.uri
-            promise.completeWithTask { await router.respond(method: method, uri: uri) }
+            Task(executorPreference: QueryExecutor.shared) {
+                promise.succeed(await router.respond(method: method, uri: uri))
+            }
             promise.futureResult.assumeIsolated().whenSuccess { answer in
                 self.write(answer, head: head, context: context)
             }
