@@ -19,7 +19,7 @@ private func curl(_ arguments: [String]) throws -> (body: String, code: Int32) {
     return (String(decoding: data, as: UTF8.self), p.terminationStatus)
 }
 
-@Suite(.serialized, .timeLimit(.minutes(1)))
+@Suite(.serialized, .timeLimit(.minutes(4)))
 struct LiveServerTests {
     @Test func http11AndH2cOnOnePortServeTheRoutersAnswers() async throws {
         let source = try EngineQueries()
