@@ -1,6 +1,8 @@
+import CoreMetrics
 import Foundation
 import KafkaClient
 public import Logging
+import Prometheus
 import ServiceLifecycle
 import SwapStatsHTTP
 import SwapStatsPipeline
@@ -12,6 +14,9 @@ public enum Server {
     /// Runs until SIGTERM or SIGINT.
     /// - Throws: start-up failures (Kafka configuration, state directory).
     public static func run(_ settings: ServeSettings, logger: Logger) async throws {
+        // Only the App knows the metrics backend: everything else records through swift-metrics.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var services: [any Service] = []
         let brokers: String
         if let configured = settings.brokers {
@@ -26,7 +31,8 @@ public enum Server {
         let pipeline = try IngestPipeline(
             configuration: settings.pipeline(brokers: brokers), store: store, logger: logger)
         services.append(PipelineService(pipeline: pipeline, logger: logger, statusInterval: settings.statusInterval))
-        let http = HTTPServer(router: Router(source: PipelineQueries(pipeline: pipeline)), logger: logger)
+        let router = Router(source: PipelineQueries(pipeline: pipeline), metrics: { registry.emitToBuffer() })
+        let http = HTTPServer(router: router, logger: logger)
         services.append(HTTPService(server: http, host: settings.httpHost, port: settings.httpPort, logger: logger))
         logger.notice(
             "serving",

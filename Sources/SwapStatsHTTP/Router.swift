@@ -1,3 +1,5 @@
+public import CoreMetrics
+import Dispatch
 import SwapStatsCore
 
 /// Maps a request to an answer (contract §3). Pure routing and validation; data comes from
@@ -6,14 +8,49 @@ public struct Router: Sendable {
     public let source: any StatsQuerying
     /// Longest accepted request target, in bytes (414 beyond).
     public let maxURILength: Int
+    /// Renders `/metrics` (Prometheus text format 0.0.4); nil: no such route.
+    public let metrics: (@Sendable () -> [UInt8])?
+    private let factory: any MetricsFactory
 
-    public init(source: any StatsQuerying, maxURILength: Int = 2048) {
+    /// - Parameter metricsFactory: where request counts and latencies go (default: the
+    ///   bootstrapped `MetricsSystem`).
+    public init(
+        source: any StatsQuerying, maxURILength: Int = 2048, metrics: (@Sendable () -> [UInt8])? = nil,
+        metricsFactory: (any MetricsFactory)? = nil
+    ) {
         self.source = source
         self.maxURILength = maxURILength
+        self.metrics = metrics
+        factory = metricsFactory ?? MetricsSystem.factory
     }
 
-    /// The answer to `method` `uri` (a request target: path and optional query).
+    /// The answer to `method` `uri` (a request target: path and optional query), counted in
+    /// `swapstats_http_requests_total{route,status}` and timed in
+    /// `swapstats_http_request_duration_seconds{route}`.
     public func respond(method: String, uri: String) async -> HTTPAnswer {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let (answer, route) = await answer(method: method, uri: uri)
+        Counter(
+            label: "swapstats_http_requests_total", dimensions: [("route", route), ("status", "\(answer.status)")],
+            factory: factory
+        ).increment()
+        Timer(label: "swapstats_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            .recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+        return answer
+    }
+
+    private func answer(method: String, uri: String) async -> (HTTPAnswer, String) {
+        let answer = await routed(method: method, uri: uri)
+        return (answer.0, answer.1?.label ?? "other")
+    }
+
+    private func routed(method: String, uri: String) async -> (HTTPAnswer, Route?) {
+        var route: Route?
+        let answer = await respond(method: method, uri: uri, route: &route)
+        return (answer, route)
+    }
+
+    private func respond(method: String, uri: String, route matched: inout Route?) async -> HTTPAnswer {
         guard uri.utf8.count <= maxURILength else {
             return .problem(414, "the request target is longer than \(maxURILength) bytes")
         }
@@ -25,17 +62,22 @@ public struct Router: Sendable {
         switch segments {
         case ["healthz"]: route = .health
         case ["readyz"]: route = .ready
+        case ["metrics"] where metrics != nil: route = .metrics
         case ["tokens", "top"]: route = .top
         case let s where s.count == 3 && s[0] == "tokens" && s[2] == "stats": route = .stats(s[1])
         case let s where s.count == 3 && s[0] == "tokens" && s[2] == "candles": route = .candles(s[1])
         default: return .problem(404, "no such resource: \(path)")
         }
+        matched = route
         guard method == "GET" || method == "HEAD" else {
             return .problem(405, "\(method) is not allowed here; use GET", headers: ["allow": "GET, HEAD"])
         }
         guard let parameters = decodeQuery(query) else { return .problem(400, "the query string is not valid") }
         switch route {
         case .health: return HTTPAnswer(status: 200, body: Array("{\"status\":\"ok\"}".utf8))
+        case .metrics:
+            return HTTPAnswer(
+                status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics?() ?? [])
         case .ready:
             return source.isReady
                 ? HTTPAnswer(status: 200, body: Array("{\"status\":\"ready\"}".utf8))
@@ -54,9 +96,21 @@ public struct Router: Sendable {
     }
 
     private enum Route {
-        case health, ready, top
+        case health, ready, top, metrics
         case stats(String)
         case candles(String)
+
+        /// The `route` label: the path template.
+        var label: String {
+            switch self {
+            case .health: "/healthz"
+            case .ready: "/readyz"
+            case .top: "/tokens/top"
+            case .metrics: "/metrics"
+            case .stats: "/tokens/{token}/stats"
+            case .candles: "/tokens/{token}/candles"
+            }
+        }
     }
 
     private func top(_ p: [String: String]) async -> HTTPAnswer {

@@ -96,6 +96,15 @@ final class EngineQueries: StatsQuerying {
         #expect(candles.map { $0["txns"] as? Int } == want.map(\.txns))
     }
 
+    @Test func metricsAreServedAsPrometheusTextWhenConfigured() async {
+        let withMetrics = Router(source: source, metrics: { Array("swapstats_x 1\n".utf8) })
+        let a = await withMetrics.respond(method: "GET", uri: "/metrics")
+        #expect(a.status == 200)
+        #expect(a.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+        #expect(a.body == Array("swapstats_x 1\n".utf8))
+        #expect(await router.respond(method: "GET", uri: "/metrics").status == 404)
+    }
+
     @Test func healthAndReadiness() async {
         #expect(await router.respond(method: "GET", uri: "/healthz").status == 200)
         #expect(await router.respond(method: "GET", uri: "/readyz").status == 200)

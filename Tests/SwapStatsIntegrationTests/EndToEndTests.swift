@@ -109,6 +109,30 @@ private func httpGet(_ url: String) throws -> (status: Int, body: String) {
     return (Int(text[text.index(after: nl)...]) ?? 0, String(text[..<nl]))
 }
 
+/// `/metrics` parsed by `scripts/check_metrics.py` (prometheus_client in .build/venv):
+/// `name{label=value,...}` → value.
+private func parsedMetrics(_ url: String) throws -> [String: Double] {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    let (status, text) = try httpGet(url)
+    guard status == 200 else { return [:] }
+    let p = Process()
+    p.executableURL = root.appendingPathComponent(".build/venv/bin/python")
+    p.arguments = [root.appendingPathComponent("scripts/check_metrics.py").path]
+    let input = Pipe()
+    let output = Pipe()
+    p.standardInput = input
+    p.standardOutput = output
+    try p.run()
+    input.fileHandleForWriting.write(Data(text.utf8))
+    try input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { return [:] }
+    let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+    return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+}
+
 /// A stats body without its `priceStdDev` values, and those values.
 private func splitDeviations(_ body: String) -> (String, [String]) {
     var rest = ""
@@ -270,6 +294,21 @@ struct EndToEndTests {
         }
         #expect(try httpGet("http://\(address)/tokens/0xnotatoken/stats").status == 404)
         #expect(try httpGet("http://\(address)/readyz").status == 200)
+        // /metrics parses with the reference Prometheus parser and counts what happened.
+        let metrics = try parsedMetrics("http://\(address)/metrics")
+        let want = FinalAnswers(messages: s.messages, configuration: s.engine)
+        #expect(metrics["swapstats_events_consumed_total{}"] == Double(s.messages.count))
+        #expect(metrics["swapstats_events_accepted_total{}"] == Double(want.unique))
+        #expect(metrics["swapstats_events_duplicate_total{}"] == Double(want.valid - want.unique))
+        let invalid = metrics.filter { $0.key.hasPrefix("swapstats_events_invalid_total{") }.values.reduce(0, +)
+        #expect(invalid == Double(want.invalid))
+        for p in 0..<s.partitions {
+            #expect(metrics["swapstats_partition_owned{partition=\(p),topic=swaps}"] == 1)
+            #expect(metrics["swapstats_consumer_lag{partition=\(p),topic=swaps}"] == 0)
+        }
+        #expect(metrics["swapstats_http_requests_total{route=/tokens/{token}/stats,status=200}"] == 20)
+        #expect(metrics["swapstats_http_requests_total{route=/tokens/{token}/stats,status=404}"] == 1)
+        #expect(metrics["swapstats_http_request_duration_seconds_count{route=/tokens/{token}/stats}"] == 21)
         #expect(serve.stop() == 0)
 
         let compute = try ChildProcess(
