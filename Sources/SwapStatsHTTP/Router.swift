@@ -63,6 +63,7 @@ public struct Router: Sendable {
         case ["healthz"]: route = .health
         case ["readyz"]: route = .ready
         case ["metrics"] where metrics != nil: route = .metrics
+        case ["openapi.json"]: route = .openapi
         case ["tokens", "top"]: route = .top
         case let s where s.count == 3 && s[0] == "tokens" && s[2] == "stats": route = .stats(s[1])
         case let s where s.count == 3 && s[0] == "tokens" && s[2] == "candles": route = .candles(s[1])
@@ -75,6 +76,7 @@ public struct Router: Sendable {
         guard let parameters = decodeQuery(query) else { return .problem(400, "the query string is not valid") }
         switch route {
         case .health: return HTTPAnswer(status: 200, body: Array("{\"status\":\"ok\"}".utf8))
+        case .openapi: return HTTPAnswer(status: 200, body: Array(OpenAPIDocument.json.utf8))
         case .metrics:
             return HTTPAnswer(
                 status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics?() ?? [])
@@ -96,7 +98,7 @@ public struct Router: Sendable {
     }
 
     private enum Route {
-        case health, ready, top, metrics
+        case health, ready, top, metrics, openapi
         case stats(String)
         case candles(String)
 
@@ -107,6 +109,7 @@ public struct Router: Sendable {
             case .ready: "/readyz"
             case .top: "/tokens/top"
             case .metrics: "/metrics"
+            case .openapi: "/openapi.json"
             case .stats: "/tokens/{token}/stats"
             case .candles: "/tokens/{token}/candles"
             }

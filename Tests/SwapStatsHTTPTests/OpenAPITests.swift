@@ -1,0 +1,65 @@
+import Foundation
+import SwapStatsCore
+import SwapStatsHTTP
+import Testing
+
+@Suite struct OpenAPITests {
+    let source: EngineQueries
+    let router: Router
+    let document: [String: Any]
+
+    init() throws {
+        source = try EngineQueries(events: 2_000)
+        router = Router(source: source, metrics: { Array("swapstats_x 1\n".utf8) })
+        document = try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any] ?? [:]
+    }
+
+    /// `required` of a schema in components.
+    func required(_ schema: String) -> Set<String> {
+        let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any]
+        return Set(((schemas?[schema] as? [String: Any])?["required"] as? [String]) ?? [])
+    }
+
+    @Test func theServedDocumentIsOpenAPI31AndDescribesExactlyTheRoutes() async throws {
+        let served = await router.respond(method: "GET", uri: "/openapi.json")
+        #expect(served.status == 200)
+        #expect(served.body == Array(OpenAPIDocument.json.utf8))
+        #expect(document["openapi"] as? String == "3.1.0")
+        let paths = Set((document["paths"] as? [String: Any] ?? [:]).keys)
+        #expect(
+            paths == [
+                "/tokens/{token}/stats", "/tokens/top", "/tokens/{token}/candles", "/healthz", "/readyz", "/metrics",
+                "/openapi.json",
+            ])
+        let token = source.engine.allStats()[0].token
+        for path in paths {
+            let uri = path.replacingOccurrences(of: "{token}", with: token)
+            let a = await router.respond(method: "GET", uri: uri)
+            #expect(a.status == 200, "\(path)")
+        }
+    }
+
+    @Test func answersCarryEveryRequiredFieldOfTheirSchemas() async throws {
+        let token = source.engine.allStats()[0].token
+        let stats =
+            try JSONSerialization.jsonObject(
+                with: Data(await router.respond(method: "GET", uri: "/tokens/\(token)/stats").body)) as! [String: Any]
+        #expect(required("TokenStats").isSubset(of: stats.keys))
+        let windows = stats["windows"] as! [String: [String: Any]]
+        #expect(windows.count == source.windows.count)
+        for w in windows.values { #expect(required("Window") == Set(w.keys)) }
+        #expect(required("Trade") == Set((stats["lastTrade"] as! [String: Any]).keys))
+        let top =
+            try JSONSerialization.jsonObject(
+                with: Data(await router.respond(method: "GET", uri: "/tokens/top").body)) as! [String: Any]
+        #expect(required("Top") == Set(top.keys))
+        let candles =
+            try JSONSerialization.jsonObject(
+                with: Data(await router.respond(method: "GET", uri: "/tokens/\(token)/candles").body)) as! [String: Any]
+        #expect(required("Candles") == Set(candles.keys))
+        let problem =
+            try JSONSerialization.jsonObject(
+                with: Data(await router.respond(method: "GET", uri: "/tokens/none/stats").body)) as! [String: Any]
+        #expect(required("Problem").isSubset(of: problem.keys))
+    }
+}
