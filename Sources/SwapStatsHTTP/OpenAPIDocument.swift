@@ -1,8 +1,31 @@
+import Foundation
+public import SwapStatsCore
+
 /// The OpenAPI 3.1 description of the HTTP API, served at `/openapi.json`. A test checks
 /// that every route the ``Router`` answers is described here and every described path is
-/// answered.
+/// answered; schemathesis checks the answers against it.
 public enum OpenAPIDocument {
-    public static let json: String = #"""
+    /// The document for a server with these windows and bucket step: `window` lists the
+    /// configured windows; `interval` lists the usual candle intervals this configuration
+    /// accepts (the server also accepts any other multiple of the step).
+    public static func json(windows: [WindowSpec], bucketStep: Int64) -> String {
+        let names = windows.map(\.name)
+        let largest = windows.map(\.millis).max() ?? 0
+        let usual: [(String, Int64)] = [
+            ("5s", 5_000), ("15s", 15_000), ("30s", 30_000), ("1m", 60_000), ("5m", 300_000), ("15m", 900_000),
+            ("1h", 3_600_000), ("4h", 14_400_000), ("1d", 86_400_000),
+        ]
+        let intervals = usual.filter { $0.1 % bucketStep == 0 && $0.1 <= largest }.map(\.0)
+        func array(_ v: [String]) -> String { "[" + v.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
+        return template.replacingOccurrences(of: "__WINDOWS__", with: array(names))
+            .replacingOccurrences(of: "__WINDOW_DEFAULT__", with: names.contains("1h") ? "1h" : names[0])
+            .replacingOccurrences(of: "__INTERVALS__", with: array(intervals.isEmpty ? ["\(bucketStep)ms"] : intervals))
+            .replacingOccurrences(
+                of: "__INTERVAL_DEFAULT__", with: intervals.contains("1m") ? "1m" : intervals.first ?? "\(bucketStep)ms"
+            )
+    }
+
+    static let template: String = #"""
         {
           "openapi": "3.1.0",
           "info": {
@@ -26,7 +49,7 @@ public enum OpenAPIDocument {
               "get": {
                 "summary": "Ranking across all tokens",
                 "parameters": [
-                  {"name": "window", "in": "query", "schema": {"type": "string", "default": "1h"}},
+                  {"name": "window", "in": "query", "schema": {"type": "string", "enum": __WINDOWS__, "default": "__WINDOW_DEFAULT__"}},
                   {"name": "by", "in": "query", "schema": {"type": "string", "enum": ["volumeUsd", "txns", "uniqueWallets", "priceChangePct", "priceStdDev"], "default": "volumeUsd"}},
                   {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20}}
                 ],
@@ -41,7 +64,7 @@ public enum OpenAPIDocument {
                 "summary": "OHLCV candles from the buckets",
                 "parameters": [
                   {"$ref": "#/components/parameters/token"},
-                  {"name": "interval", "in": "query", "schema": {"type": "string", "default": "1m"}, "description": "A multiple of the bucket step, at most the largest window (250ms, 5s, 1m, 1h, 1d)."},
+                  {"name": "interval", "in": "query", "schema": {"type": "string", "enum": __INTERVALS__, "default": "__INTERVAL_DEFAULT__"}, "description": "A multiple of the bucket step, at most the largest window; these are the usual ones."},
                   {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 300}}
                 ],
                 "responses": {
@@ -72,7 +95,7 @@ public enum OpenAPIDocument {
           },
           "components": {
             "parameters": {
-              "token": {"name": "token", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 128}, "description": "Token id, case-insensitive (lowercased)."}
+              "token": {"name": "token", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[\\x21-\\x7E]{1,128}$"}, "description": "Token id, case-insensitive (lowercased). Any UTF-8 of 1-128 bytes is accepted; ids are ASCII in practice."}
             },
             "responses": {
               "Problem": {"description": "RFC 9457 problem", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}

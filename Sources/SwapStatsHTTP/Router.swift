@@ -11,6 +11,7 @@ public struct Router: Sendable {
     /// Renders `/metrics` (Prometheus text format 0.0.4); nil: no such route.
     public let metrics: (@Sendable () -> [UInt8])?
     private let factory: any MetricsFactory
+    private let openAPI: [UInt8]
 
     /// - Parameter metricsFactory: where request counts and latencies go (default: the
     ///   bootstrapped `MetricsSystem`).
@@ -22,6 +23,7 @@ public struct Router: Sendable {
         self.maxURILength = maxURILength
         self.metrics = metrics
         factory = metricsFactory ?? MetricsSystem.factory
+        openAPI = Array(OpenAPIDocument.json(windows: source.windows, bucketStep: source.bucketStep).utf8)
     }
 
     /// The answer to `method` `uri` (a request target: path and optional query), counted in
@@ -76,7 +78,7 @@ public struct Router: Sendable {
         guard let parameters = decodeQuery(query) else { return .problem(400, "the query string is not valid") }
         switch route {
         case .health: return HTTPAnswer(status: 200, body: Array("{\"status\":\"ok\"}".utf8))
-        case .openapi: return HTTPAnswer(status: 200, body: Array(OpenAPIDocument.json.utf8))
+        case .openapi: return HTTPAnswer(status: 200, body: openAPI)
         case .metrics:
             return HTTPAnswer(
                 status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics?() ?? [])

@@ -11,7 +11,8 @@ import Testing
     init() throws {
         source = try EngineQueries(events: 2_000)
         router = Router(source: source, metrics: { Array("swapstats_x 1\n".utf8) })
-        document = try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any] ?? [:]
+        let json = OpenAPIDocument.json(windows: source.windows, bucketStep: source.bucketStep)
+        document = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] ?? [:]
     }
 
     /// `required` of a schema in components.
@@ -23,7 +24,10 @@ import Testing
     @Test func theServedDocumentIsOpenAPI31AndDescribesExactlyTheRoutes() async throws {
         let served = await router.respond(method: "GET", uri: "/openapi.json")
         #expect(served.status == 200)
-        #expect(served.body == Array(OpenAPIDocument.json.utf8))
+        #expect(served.body == Array(OpenAPIDocument.json(windows: source.windows, bucketStep: source.bucketStep).utf8))
+        #expect(
+            OpenAPIDocument.json(windows: source.windows, bucketStep: source.bucketStep).contains(
+                #""enum": ["5m", "1h", "24h"]"#))
         #expect(document["openapi"] as? String == "3.1.0")
         let paths = Set((document["paths"] as? [String: Any] ?? [:]).keys)
         #expect(

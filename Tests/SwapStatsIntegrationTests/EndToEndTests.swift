@@ -309,6 +309,15 @@ struct EndToEndTests {
         #expect(metrics["swapstats_http_requests_total{route=/tokens/{token}/stats,status=200}"] == 20)
         #expect(metrics["swapstats_http_requests_total{route=/tokens/{token}/stats,status=404}"] == 1)
         #expect(metrics["swapstats_http_request_duration_seconds_count{route=/tokens/{token}/stats}"] == 21)
+        // schemathesis (PyPI) generates requests from /openapi.json and checks every answer.
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let schemathesis = try ChildProcess(
+            "schemathesis", executable: root.appendingPathComponent(".build/venv/bin/schemathesis").path,
+            arguments: ["run", "http://\(address)/openapi.json", "--max-examples", "30", "--seed", "1"],
+            directory: s.directory)
+        #expect(schemathesis.waitForExit(seconds: 180) == 0, "\(schemathesis.stdout.suffix(3000))")
+        #expect(schemathesis.stdout.contains("No issues found"))
         #expect(serve.stop() == 0)
 
         let compute = try ChildProcess(
