@@ -23,12 +23,10 @@ public enum EmbeddedKafka {
     }
 }
 
-/// Keeps a mock cluster alive until graceful shutdown (listed first, so it stops last).
+/// Stands for the embedded Kafka in the service group until graceful shutdown (listed
+/// first, so it ends last). The caller keeps the cluster itself alive longer still.
 struct EmbeddedKafkaService: Service {
-    let cluster: KafkaMockCluster
-
     func run() async throws {
         try? await gracefulShutdown()
-        withExtendedLifetime(cluster) {}
     }
 }

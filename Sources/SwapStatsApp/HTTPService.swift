@@ -9,12 +9,14 @@ struct HTTPService: Service {
     let host: String
     let port: Int
     let logger: Logger
+    var onListening: @Sendable (String) -> Void = { _ in }
 
     func run() async throws {
         let bound = try await server.start(host: host, port: port)
         logger.notice("HTTP/1.1 and h2c API listening", metadata: ["http.address": "\(host):\(bound)"])
         // A stable line on stdout for scripts and tests: `http listening=<host>:<port>`.
         FileHandle.standardOutput.write(Data("http listening=\(host):\(bound)\n".utf8))
+        onListening("\(host):\(bound)")
         try? await gracefulShutdown()
         await server.stop()
     }

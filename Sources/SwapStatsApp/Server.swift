@@ -13,33 +13,68 @@ import UnixSignals
 public enum Server {
     /// Runs until SIGTERM or SIGINT.
     /// - Throws: start-up failures (Kafka configuration, state directory).
-    public static func run(_ settings: ServeSettings, logger: Logger) async throws {
+    /// - Parameter demo: also produce this generated traffic into the (embedded) Kafka and
+    ///   print where to look (`swapstats demo`).
+    public static func run(_ settings: ServeSettings, logger: Logger, demo: TrafficTools.ProduceOptions? = nil)
+        async throws
+    {
         // Only the App knows the metrics backend: everything else records through swift-metrics.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var services: [any Service] = []
         let brokers: String
+        var cluster: KafkaMockCluster?
         if let configured = settings.brokers {
             brokers = configured
         } else {
-            let cluster = try EmbeddedKafka.start(
+            cluster = try EmbeddedKafka.start(
                 topic: settings.topic, partitions: settings.embeddedPartitions, logger: logger)
-            services.append(EmbeddedKafkaService(cluster: cluster))
-            brokers = cluster.bootstrapServers
+            services.append(EmbeddedKafkaService())
+            brokers = cluster!.bootstrapServers
         }
+        // The embedded broker must outlive every client handle (a librdkafka handle whose
+        // broker vanished first can hang in its destroy).
+        defer { withExtendedLifetime(cluster) {} }
         let store = try DirectoryCheckpointStore(directory: settings.stateDirectory)
         let pipeline = try IngestPipeline(
             configuration: settings.pipeline(brokers: brokers), store: store, logger: logger)
         services.append(PipelineService(pipeline: pipeline, logger: logger, statusInterval: settings.statusInterval))
         let router = Router(source: PipelineQueries(pipeline: pipeline), metrics: { registry.emitToBuffer() })
         let http = HTTPServer(router: router, logger: logger)
-        services.append(HTTPService(server: http, host: settings.httpHost, port: settings.httpPort, logger: logger))
+        if let demo {
+            services.append(DemoTrafficService(brokers: brokers, options: demo, logger: logger))
+        }
+        let banner: @Sendable (String) -> Void = { address in
+            guard demo != nil else { return }
+            let base = "http://\(address.hasPrefix("0.0.0.0:") ? "127.0.0.1:" + address.dropFirst(8) : address[...])"
+            let text = """
+
+                swapstats demo: live swaps are flowing into the embedded Kafka (\(brokers)).
+                  top tokens:   curl '\(base)/tokens/top?window=5m&by=volumeUsd&limit=5'
+                  one token:    curl "\(base)/tokens/$(curl -s '\(base)/tokens/top?limit=1' | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')/stats"
+                  over HTTP/2:  curl --http2-prior-knowledge '\(base)/tokens/top'
+                  metrics:      curl '\(base)/metrics'
+                  API:          \(base)/openapi.json
+                Ctrl-C stops it.
+
+                """
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+        services.append(
+            HTTPService(
+                server: http, host: settings.httpHost, port: settings.httpPort, logger: logger, onListening: banner))
         logger.notice(
             "serving",
             metadata: [
                 "kafka.brokers": "\(brokers)", "kafka.topic": "\(settings.topic)", "kafka.group": "\(settings.group)",
                 "state.dir": "\(settings.stateDirectory)", "shards": "\(settings.shards)",
             ])
+        try await runGroup(services, logger: logger)
+    }
+
+    /// Runs the services until a signal; returns after every one of them (and the group)
+    /// is gone, so their Kafka handles are destroyed before the caller's broker.
+    private static func runGroup(_ services: [any Service], logger: Logger) async throws {
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -48,10 +83,7 @@ public enum Server {
     /// Runs only the embedded Kafka until SIGTERM or SIGINT (`swapstats kafka`).
     public static func runKafka(topic: String, partitions: Int, brokers: Int, logger: Logger) async throws {
         let cluster = try EmbeddedKafka.start(topic: topic, partitions: partitions, brokers: brokers, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [EmbeddedKafkaService(cluster: cluster)], gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
+        defer { withExtendedLifetime(cluster) {} }
+        try await runGroup([EmbeddedKafkaService()], logger: logger)
     }
 }

@@ -6,7 +6,7 @@ struct SwapStats: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swapstats",
         abstract: "Exact streaming swap statistics over sliding windows.",
-        subcommands: [Serve.self, KafkaBroker.self, Produce.self, Replay.self, Compute.self, Simulate.self],
+        subcommands: [Serve.self, Demo.self, KafkaBroker.self, Produce.self, Replay.self, Compute.self, Simulate.self],
         defaultSubcommand: Serve.self
     )
 }

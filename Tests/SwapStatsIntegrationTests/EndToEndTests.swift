@@ -353,6 +353,28 @@ struct EndToEndTests {
         #expect(compute.stderr.contains("accepted \(served.counters.accepted), duplicate \(served.counters.duplicate)"))
     }
 
+    @Test func demoShowsLiveStatsAndStopsCleanlyWithItsEmbeddedKafka() throws {
+        let directory = NSTemporaryDirectory() + "swapstats-e2e-demo-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let demo = try ChildProcess(
+            "demo", arguments: ["demo", "--rate", "2000"],
+            environment: [
+                "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0", "STATE_DIR": directory + "/state", "STATUS_INTERVAL": "0",
+            ],
+            directory: directory)
+        let address = try #require(demo.waitForLine(prefix: "http listening="))
+        var top = ""
+        let live = waitUntil(seconds: 30) {
+            top = (try? httpGet("http://\(address)/tokens/top?window=5m&limit=3").body) ?? ""
+            return top.contains("\"token\":")
+        }
+        #expect(live, "\(top)")
+        #expect(demo.stdout.contains("curl '"))
+        // SIGTERM: checkpoints, then exit 0 (the embedded broker outlives every client handle).
+        #expect(demo.stop(seconds: 30) == 0)
+        #expect(FileManager.default.fileExists(atPath: directory + "/state/swaps/0.ckpt"))
+    }
+
     @Test func aBadSettingFailsStartUpNamingTheVariable() throws {
         let directory = NSTemporaryDirectory() + "swapstats-e2e-config-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
