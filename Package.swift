@@ -126,7 +126,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SwapStatsAppTests",
-            dependencies: ["SwapStatsApp", "SwapStatsCore", "SwapStatsPipeline", "SwapStatsTestSupport"]
+            dependencies: [
+                "SwapStatsApp", "SwapStatsCore", "SwapStatsHTTP", "SwapStatsPipeline", "SwapStatsTestSupport",
+            ]
         ),
         // End to end on real processes: `swapstats serve|kafka|replay`, kcat, the mock cluster.
         .testTarget(

@@ -2,6 +2,7 @@ import Foundation
 import KafkaClient
 public import Logging
 public import SwapStatsCore
+public import SwapStatsHTTP
 public import SwapStatsPipeline
 
 /// Everything `swapstats serve` needs, read from the environment, then the config file,
@@ -27,6 +28,8 @@ public struct ServeSettings: Sendable {
     /// Address and port of the HTTP API (`HTTP_HOST`, `HTTP_PORT`; port 0 picks a free one).
     public var httpHost: String
     public var httpPort: Int
+    /// `HTTP_MAX_CONNECTIONS`, `HTTP_IDLE_TIMEOUT`, `HTTP_RATE_LIMIT` (requests/s per client, 0 = off).
+    public var httpLimits: HTTPLimits
 
     /// Variables this struct reads itself; other `KAFKA_*` ones go to librdkafka.
     static let kafkaOwn: Set<String> = ["KAFKA_BROKERS", "KAFKA_TOPIC", "KAFKA_GROUP"]
@@ -103,6 +106,10 @@ public struct ServeSettings: Sendable {
         statusInterval = text("STATUS_INTERVAL") == "0" ? 0 : try duration("STATUS_INTERVAL", default: 10_000)
         httpHost = text("HTTP_HOST") ?? "0.0.0.0"
         httpPort = try count("HTTP_PORT", default: 8080, range: 0...65535)
+        httpLimits = HTTPLimits(
+            maxConnections: try count("HTTP_MAX_CONNECTIONS", default: 10_000, range: 1...1_000_000),
+            idleTimeout: try duration("HTTP_IDLE_TIMEOUT", default: 60_000),
+            requestsPerSecond: try count("HTTP_RATE_LIMIT", default: 1_000, range: 0...10_000_000))
     }
 
     /// Environment, then the config file at `configPath` (if any), then `flags`.

@@ -13,10 +13,15 @@ public final class HTTPServer: Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let channel = Mutex<(any Channel)?>(nil)
+    private let limits: HTTPLimits
+    private let connections = Atomic<Int>(0)
+    private let limiter: RateLimiter
 
-    public init(router: Router, logger: Logger, threads: Int = 1) {
+    public init(router: Router, logger: Logger, limits: HTTPLimits = HTTPLimits(), threads: Int = 1) {
         self.router = router
         self.logger = logger
+        self.limits = limits
+        limiter = RateLimiter(requestsPerSecond: limits.requestsPerSecond)
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
     }
 
@@ -26,13 +31,22 @@ public final class HTTPServer: Sendable {
     public func start(host: String, port: Int) async throws -> Int {
         let router = self.router
         let logger = self.logger
+        let limits = self.limits
+        let limiter = self.limiter
         let bound = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ProtocolSniffer(router: router, logger: logger))
+            .childChannelInitializer { [self] channel in
+                let open = connections.add(1, ordering: .relaxed).newValue
+                channel.closeFuture.whenComplete { _ in self.connections.subtract(1, ordering: .relaxed) }
+                guard open <= limits.maxConnections else { return channel.close() }
+                let client = channel.remoteAddress?.ipAddress ?? "unknown"
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        IdleStateHandler(readTimeout: .milliseconds(limits.idleTimeout)), IdleCloser(),
+                        ProtocolSniffer(router: router, logger: logger, limiter: limiter, client: client),
+                    ])
                 }
             }
             .bind(host: host, port: port).get()
@@ -55,11 +69,15 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
     private static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
     private let router: Router
     private let logger: Logger
+    private let limiter: RateLimiter
+    private let client: String
     private var pending: ByteBuffer?
 
-    init(router: Router, logger: Logger) {
+    init(router: Router, logger: Logger, limiter: RateLimiter, client: String) {
         self.router = router
         self.logger = logger
+        self.limiter = limiter
+        self.client = client
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -71,6 +89,7 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
         let buffer = pending!
         pending = nil
         let router = self.router
+        let (limiter, client) = (self.limiter, self.client)
         do {
             if isPrefix {
                 _ = try context.pipeline.syncOperations.configureHTTP2Pipeline(
@@ -78,13 +97,15 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
                 ) { stream in
                     stream.eventLoop.makeCompletedFuture {
                         try stream.pipeline.syncOperations.addHandlers([
-                            HTTP2FramePayloadToHTTP1ServerCodec(), RequestHandler(router: router, isHTTP2: true),
+                            HTTP2FramePayloadToHTTP1ServerCodec(),
+                            RequestHandler(router: router, isHTTP2: true, limiter: limiter, client: client),
                         ])
                     }
                 }
             } else {
                 try context.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                try context.pipeline.syncOperations.addHandler(RequestHandler(router: router, isHTTP2: false))
+                try context.pipeline.syncOperations.addHandler(
+                    RequestHandler(router: router, isHTTP2: false, limiter: limiter, client: client))
             }
         } catch {
             logger.debug("cannot set up the connection: \(error)")
@@ -104,12 +125,16 @@ final class RequestHandler: ChannelInboundHandler {
     static let maxBody = 64 * 1024
     private let router: Router
     private let isHTTP2: Bool
+    private let limiter: RateLimiter
+    private let client: String
     private var head: HTTPRequestHead?
     private var bodyBytes = 0
 
-    init(router: Router, isHTTP2: Bool) {
+    init(router: Router, isHTTP2: Bool, limiter: RateLimiter, client: String) {
         self.router = router
         self.isHTTP2 = isHTTP2
+        self.limiter = limiter
+        self.client = client
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -122,6 +147,12 @@ final class RequestHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            guard limiter.allow(client) else {
+                write(
+                    .problem(429, "more than the allowed requests per second", headers: ["retry-after": "1"]),
+                    head: head, context: context)
+                return
+            }
             if bodyBytes > Self.maxBody {
                 write(
                     .problem(413, "request bodies are limited to \(Self.maxBody) bytes"), head: head, context: context)

@@ -1,6 +1,7 @@
 import Foundation
 import SwapStatsApp
 import SwapStatsCore
+import SwapStatsHTTP
 import SwapStatsPipeline
 import Testing
 
@@ -15,6 +16,9 @@ import Testing
         #expect(s.checkpointInterval == 10_000)
         #expect(s.engine.windows.map(\.name) == ["5m", "1h", "24h"])
         #expect(s.pipeline(brokers: "b:1").deadLetterTopic == "swaps.dlq")
+        #expect(s.httpHost == "0.0.0.0" && s.httpPort == 8080)
+        #expect(s.httpLimits.maxConnections == 10_000 && s.httpLimits.idleTimeout == 60_000)
+        #expect(s.httpLimits.requestsPerSecond == 1_000)
     }
 
     @Test func kafkaVariablesPassThroughToLibrdkafka() throws {
@@ -29,7 +33,8 @@ import Testing
     @Test(arguments: [
         ("BACKPRESSURE", "sometimes"), ("CHECKPOINT_INTERVAL", "soon"), ("CHECKPOINT_INTERVAL", "0s"), ("SHARDS", "0"),
         ("LOG_LEVEL", "loud"), ("LOG_FORMAT", "xml"), ("KAFKA_TOPIC", "no spaces"), ("KAFKA_NOT_A_PROPERTY", "1"),
-        ("WINDOWS", "5m,1h,forever"), ("CLOCK", "sundial"), ("EMBEDDED_PARTITIONS", "-1"),
+        ("WINDOWS", "5m,1h,forever"), ("CLOCK", "sundial"), ("EMBEDDED_PARTITIONS", "-1"), ("HTTP_PORT", "70000"),
+        ("HTTP_MAX_CONNECTIONS", "0"), ("HTTP_IDLE_TIMEOUT", "never"), ("HTTP_RATE_LIMIT", "-5"),
     ])
     func aBadValueNamesItsVariable(variable: String, value: String) {
         #expect {

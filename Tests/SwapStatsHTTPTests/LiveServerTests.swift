@@ -58,6 +58,64 @@ struct LiveServerTests {
         #expect(keepAlive.body.hasSuffix(" 0\n"))
     }
 
+    @Test func aClientOverItsRateGets429WithRetryAfterAndOthersAreServed() async throws {
+        let source = try EngineQueries(events: 100)
+        let server = HTTPServer(
+            router: Router(source: source), logger: Logger(label: "test"), limits: HTTPLimits(requestsPerSecond: 5))
+        let port = try await server.start(host: "127.0.0.1", port: 0)
+        defer { Task { await server.stop() } }
+        let url = "http://127.0.0.1:\(port)/healthz"
+        // Twenty requests on one connection, well inside a second: the bucket holds five.
+        let burst = try curl(["-w", "\n@%{http_code}\n"] + Array(repeating: url, count: 20))
+        let codes = burst.body.split(separator: "\n").filter { $0.hasPrefix("@") }.map { $0.dropFirst() }
+        #expect(codes.count == 20)
+        #expect(codes.filter { $0 == "200" }.count >= 5)
+        #expect(codes.filter { $0 == "429" }.count >= 10)
+        let limited = try curl(["-i", url])
+        #expect(limited.body.contains("429"))
+        #expect(limited.body.lowercased().contains("retry-after: 1"))
+        #expect(limited.body.contains("application/problem+json"))
+        // A second later the bucket has refilled.
+        try await Task.sleep(for: .milliseconds(1200))
+        #expect(try curl(["-w", " %{http_code}", url]).body.hasSuffix(" 200"))
+    }
+
+    @Test func idleConnectionsAreClosedAndTheConnectionLimitHolds() async throws {
+        let source = try EngineQueries(events: 100)
+        let server = HTTPServer(
+            router: Router(source: source), logger: Logger(label: "test"),
+            limits: HTTPLimits(maxConnections: 1, idleTimeout: 300))
+        let port = try await server.start(host: "127.0.0.1", port: 0)
+        defer { Task { await server.stop() } }
+        // One silent connection holds the only slot until the idle timeout closes it.
+        let idle = Process()
+        idle.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        idle.arguments = [
+            "-c",
+            """
+            import socket, time
+            s = socket.create_connection(("127.0.0.1", \(port)))
+            start = time.time()
+            s.settimeout(10)
+            data = s.recv(1)
+            print("closed" if data == b"" else "data", round(time.time() - start, 1))
+            """,
+        ]
+        let pipe = Pipe()
+        idle.standardOutput = pipe
+        try idle.run()
+        try await Task.sleep(for: .milliseconds(100))
+        let refused = try curl(["-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
+        #expect(refused.body == "000")  // closed at once: over the limit
+        idle.waitUntilExit()
+        let said = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(said.hasPrefix("closed"), "\(said)")
+        let seconds =
+            Double(said.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
+        #expect(seconds >= 0.2 && seconds < 5)
+        #expect(try curl(["-w", " %{http_code}", "http://127.0.0.1:\(port)/healthz"]).body.hasSuffix(" 200"))
+    }
+
     @Test func garbageOnOneConnectionDoesNotDisturbTheNext() async throws {
         let source = try EngineQueries(events: 100)
         let server = HTTPServer(router: Router(source: source), logger: Logger(label: "test"))

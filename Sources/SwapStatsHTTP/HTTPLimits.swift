@@ -1,0 +1,57 @@
+import NIOCore
+import Synchronization
+
+/// Protection against too many or too eager clients, with safe defaults
+/// (`HTTP_MAX_CONNECTIONS`, `HTTP_IDLE_TIMEOUT`, `HTTP_RATE_LIMIT`).
+public struct HTTPLimits: Sendable {
+    /// Open connections beyond this are closed at once.
+    public var maxConnections: Int
+    /// A connection with nothing read for this long is closed (ms).
+    public var idleTimeout: Int64
+    /// Requests per second per client address (a token bucket holding one second's worth);
+    /// beyond it: 429 with `Retry-After`. 0 turns it off.
+    public var requestsPerSecond: Int
+
+    public init(maxConnections: Int = 10_000, idleTimeout: Int64 = 60_000, requestsPerSecond: Int = 1_000) {
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+        self.requestsPerSecond = requestsPerSecond
+    }
+}
+
+/// Per-client token buckets. One lock, taken once per request (not on an ingest path).
+final class RateLimiter: Sendable {
+    private let rate: Double
+    private let buckets = Mutex<[String: (tokens: Double, at: NIODeadline)]>([:])
+
+    init(requestsPerSecond: Int) { rate = Double(requestsPerSecond) }
+
+    /// Whether `client` may make a request now.
+    func allow(_ client: String, now: NIODeadline = .now()) -> Bool {
+        guard rate > 0 else { return true }
+        return buckets.withLock { all in
+            if all.count > 100_000 { all.removeAll(keepingCapacity: true) }  // bounded memory
+            var b = all[client] ?? (rate, now)
+            let elapsed = Double((now - b.at).nanoseconds) / 1e9
+            b.tokens = min(rate, b.tokens + elapsed * rate)
+            b.at = now
+            let allowed = b.tokens >= 1
+            if allowed { b.tokens -= 1 }
+            all[client] = b
+            return allowed
+        }
+    }
+}
+
+/// Closes a connection that read nothing for the idle timeout.
+final class IdleCloser: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let e = event as? IdleStateHandler.IdleStateEvent, e == .read {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}
