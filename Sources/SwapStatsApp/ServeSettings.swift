@@ -30,6 +30,8 @@ public struct ServeSettings: Sendable {
     public var httpPort: Int
     /// `HTTP_MAX_CONNECTIONS`, `HTTP_IDLE_TIMEOUT`, `HTTP_RATE_LIMIT` (requests/s per client, 0 = off).
     public var httpLimits: HTTPLimits
+    /// `HTTP_API_KEYS`: comma-separated bearer keys the data routes require (empty: open).
+    public var apiKeys: Set<String>
 
     /// Variables this struct reads itself; other `KAFKA_*` ones go to librdkafka.
     static let kafkaOwn: Set<String> = ["KAFKA_BROKERS", "KAFKA_TOPIC", "KAFKA_GROUP"]
@@ -110,6 +112,9 @@ public struct ServeSettings: Sendable {
             maxConnections: try count("HTTP_MAX_CONNECTIONS", default: 10_000, range: 1...1_000_000),
             idleTimeout: try duration("HTTP_IDLE_TIMEOUT", default: 60_000),
             requestsPerSecond: try count("HTTP_RATE_LIMIT", default: 1_000, range: 0...10_000_000))
+        apiKeys = Set(
+            (text("HTTP_API_KEYS") ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty })
     }
 
     /// Environment, then the config file at `configPath` (if any), then `flags`.

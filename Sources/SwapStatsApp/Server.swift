@@ -39,7 +39,9 @@ public enum Server {
         let pipeline = try IngestPipeline(
             configuration: settings.pipeline(brokers: brokers), store: store, logger: logger)
         services.append(PipelineService(pipeline: pipeline, logger: logger, statusInterval: settings.statusInterval))
-        let router = Router(source: PipelineQueries(pipeline: pipeline), metrics: { registry.emitToBuffer() })
+        let router = Router(
+            source: PipelineQueries(pipeline: pipeline), metrics: { registry.emitToBuffer() }, apiKeys: settings.apiKeys
+        )
         let http = HTTPServer(router: router, logger: logger, limits: settings.httpLimits)
         if let demo {
             services.append(DemoTrafficService(brokers: brokers, options: demo, logger: logger))

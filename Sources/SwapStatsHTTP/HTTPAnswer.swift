@@ -23,6 +23,7 @@ public struct HTTPAnswer: Sendable, Equatable {
         switch status {
         case 200: "OK"
         case 400: "Bad Request"
+        case 401: "Unauthorized"
         case 404: "Not Found"
         case 405: "Method Not Allowed"
         case 413: "Content Too Large"

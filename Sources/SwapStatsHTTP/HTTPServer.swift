@@ -162,8 +162,9 @@ final class RequestHandler: ChannelInboundHandler {
             let promise = context.eventLoop.makePromise(of: HTTPAnswer.self)
             let method = head.method.rawValue
             let uri = head.uri
+            let authorization = head.headers["authorization"].first
             Task(executorPreference: QueryExecutor.shared) {
-                promise.succeed(await router.respond(method: method, uri: uri))
+                promise.succeed(await router.respond(method: method, uri: uri, authorization: authorization))
             }
             promise.futureResult.assumeIsolated().whenSuccess { answer in
                 self.write(answer, head: head, context: context)

@@ -41,6 +41,7 @@ public enum OpenAPIDocument {
                 "responses": {
                   "200": {"description": "Stats", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TokenStats"}}}},
                   "400": {"$ref": "#/components/responses/Problem"},
+                  "401": {"$ref": "#/components/responses/Problem"},
                   "429": {"$ref": "#/components/responses/Problem"},
                   "404": {"$ref": "#/components/responses/Problem"}
                 }
@@ -57,6 +58,7 @@ public enum OpenAPIDocument {
                 "responses": {
                   "200": {"description": "Ranking", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Top"}}}},
                   "400": {"$ref": "#/components/responses/Problem"},
+                  "401": {"$ref": "#/components/responses/Problem"},
                   "429": {"$ref": "#/components/responses/Problem"}
                 }
               }
@@ -72,6 +74,7 @@ public enum OpenAPIDocument {
                 "responses": {
                   "200": {"description": "Candles, oldest first", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Candles"}}}},
                   "400": {"$ref": "#/components/responses/Problem"},
+                  "401": {"$ref": "#/components/responses/Problem"},
                   "429": {"$ref": "#/components/responses/Problem"},
                   "404": {"$ref": "#/components/responses/Problem"}
                 }

@@ -12,13 +12,16 @@ public struct Router: Sendable {
     public let metrics: (@Sendable () -> [UInt8])?
     private let factory: any MetricsFactory
     private let openAPI: [UInt8]
+    /// Accepted `Authorization: Bearer` keys for the data routes; empty: no authentication.
+    private let apiKeys: Set<String>
 
     /// - Parameter metricsFactory: where request counts and latencies go (default: the
     ///   bootstrapped `MetricsSystem`).
     public init(
         source: any StatsQuerying, maxURILength: Int = 2048, metrics: (@Sendable () -> [UInt8])? = nil,
-        metricsFactory: (any MetricsFactory)? = nil
+        metricsFactory: (any MetricsFactory)? = nil, apiKeys: Set<String> = []
     ) {
+        self.apiKeys = apiKeys
         self.source = source
         self.maxURILength = maxURILength
         self.metrics = metrics
@@ -29,9 +32,10 @@ public struct Router: Sendable {
     /// The answer to `method` `uri` (a request target: path and optional query), counted in
     /// `swapstats_http_requests_total{route,status}` and timed in
     /// `swapstats_http_request_duration_seconds{route}`.
-    public func respond(method: String, uri: String) async -> HTTPAnswer {
+    /// - Parameter authorization: the request's `Authorization` header, if any.
+    public func respond(method: String, uri: String, authorization: String? = nil) async -> HTTPAnswer {
         let started = DispatchTime.now().uptimeNanoseconds
-        let (answer, route) = await answer(method: method, uri: uri)
+        let (answer, route) = await answer(method: method, uri: uri, authorization: authorization)
         Counter(
             label: "swapstats_http_requests_total", dimensions: [("route", route), ("status", "\(answer.status)")],
             factory: factory
@@ -41,18 +45,15 @@ public struct Router: Sendable {
         return answer
     }
 
-    private func answer(method: String, uri: String) async -> (HTTPAnswer, String) {
-        let answer = await routed(method: method, uri: uri)
-        return (answer.0, answer.1?.label ?? "other")
-    }
-
-    private func routed(method: String, uri: String) async -> (HTTPAnswer, Route?) {
+    private func answer(method: String, uri: String, authorization: String?) async -> (HTTPAnswer, String) {
         var route: Route?
-        let answer = await respond(method: method, uri: uri, route: &route)
-        return (answer, route)
+        let answer = await respond(method: method, uri: uri, authorization: authorization, route: &route)
+        return (answer, route?.label ?? "other")
     }
 
-    private func respond(method: String, uri: String, route matched: inout Route?) async -> HTTPAnswer {
+    private func respond(
+        method: String, uri: String, authorization: String?, route matched: inout Route?
+    ) async -> HTTPAnswer {
         guard uri.utf8.count <= maxURILength else {
             return .problem(414, "the request target is longer than \(maxURILength) bytes")
         }
@@ -74,6 +75,13 @@ public struct Router: Sendable {
         matched = route
         guard method == "GET" || method == "HEAD" else {
             return .problem(405, "\(method) is not allowed here; use GET", headers: ["allow": "GET, HEAD"])
+        }
+        if !apiKeys.isEmpty && route.needsKey {
+            let key = authorization.flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+            guard let key, apiKeys.contains(key) else {
+                return .problem(
+                    401, "an API key is required: Authorization: Bearer <key>", headers: ["www-authenticate": "Bearer"])
+            }
         }
         guard let parameters = decodeQuery(query) else { return .problem(400, "the query string is not valid") }
         switch route {
@@ -103,6 +111,14 @@ public struct Router: Sendable {
         case health, ready, top, metrics, openapi
         case stats(String)
         case candles(String)
+
+        /// Data routes need an API key when keys are configured; probes and docs do not.
+        var needsKey: Bool {
+            switch self {
+            case .health, .ready, .metrics, .openapi: false
+            case .top, .stats, .candles: true
+            }
+        }
 
         /// The `route` label: the path template.
         var label: String {

@@ -105,6 +105,21 @@ final class EngineQueries: StatsQuerying {
         #expect(await router.respond(method: "GET", uri: "/metrics").status == 404)
     }
 
+    @Test func withAPIKeysDataRoutesNeedABearerKeyAndProbesDoNot() async {
+        let guarded = Router(source: source, apiKeys: ["k1", "k2"])
+        let missing = await guarded.respond(method: "GET", uri: "/tokens/\(token)/stats")
+        #expect(missing.status == 401)
+        #expect(missing.headers["www-authenticate"] == "Bearer")
+        #expect(await guarded.respond(method: "GET", uri: "/tokens/top", authorization: "Bearer nope").status == 401)
+        #expect(await guarded.respond(method: "GET", uri: "/tokens/top", authorization: "k1").status == 401)
+        #expect(await guarded.respond(method: "GET", uri: "/tokens/top", authorization: "Bearer k2").status == 200)
+        #expect(
+            await guarded.respond(method: "GET", uri: "/tokens/\(token)/stats", authorization: "Bearer k1").body
+                == StatsJSON.encode(source.engine.stats(token: token)!))
+        #expect(await guarded.respond(method: "GET", uri: "/healthz").status == 200)
+        #expect(await guarded.respond(method: "GET", uri: "/openapi.json").status == 200)
+    }
+
     @Test func healthAndReadiness() async {
         #expect(await router.respond(method: "GET", uri: "/healthz").status == 200)
         #expect(await router.respond(method: "GET", uri: "/readyz").status == 200)
