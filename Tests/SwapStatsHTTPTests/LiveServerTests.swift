@@ -61,15 +61,16 @@ struct LiveServerTests {
     @Test func aClientOverItsRateGets429WithRetryAfterAndOthersAreServed() async throws {
         let source = try EngineQueries(events: 100)
         let server = HTTPServer(
-            router: Router(source: source), logger: Logger(label: "test"), limits: HTTPLimits(requestsPerSecond: 5))
+            router: Router(source: source), logger: Logger(label: "test"), limits: HTTPLimits(requestsPerSecond: 1))
         let port = try await server.start(host: "127.0.0.1", port: 0)
         defer { Task { await server.stop() } }
         let url = "http://127.0.0.1:\(port)/healthz"
-        // Twenty requests on one connection, well inside a second: the bucket holds five.
+        // Twenty requests on one connection: the bucket holds one and refills one a second, so
+        // even a slow, busy machine sees most of them refused.
         let burst = try curl(["-w", "\n@%{http_code}\n"] + Array(repeating: url, count: 20))
         let codes = burst.body.split(separator: "\n").filter { $0.hasPrefix("@") }.map { $0.dropFirst() }
         #expect(codes.count == 20)
-        #expect(codes.filter { $0 == "200" }.count >= 5)
+        #expect(codes.filter { $0 == "200" }.count >= 1)
         #expect(codes.filter { $0 == "429" }.count >= 10)
         let limited = try curl(["-i", url])
         #expect(limited.body.contains("429"))
@@ -84,7 +85,7 @@ struct LiveServerTests {
         let source = try EngineQueries(events: 100)
         let server = HTTPServer(
             router: Router(source: source), logger: Logger(label: "test"),
-            limits: HTTPLimits(maxConnections: 1, idleTimeout: 300))
+            limits: HTTPLimits(maxConnections: 1, idleTimeout: 2_000))
         let port = try await server.start(host: "127.0.0.1", port: 0)
         defer { Task { await server.stop() } }
         // One silent connection holds the only slot until the idle timeout closes it.
@@ -95,6 +96,7 @@ struct LiveServerTests {
             """
             import socket, time
             s = socket.create_connection(("127.0.0.1", \(port)))
+            print("connected", flush=True)
             start = time.time()
             s.settimeout(10)
             data = s.recv(1)
@@ -104,15 +106,22 @@ struct LiveServerTests {
         let pipe = Pipe()
         idle.standardOutput = pipe
         try idle.run()
-        try await Task.sleep(for: .milliseconds(100))
+        // Wait until the silent client holds the slot (python may start slowly on a busy box).
+        var said = ""
+        while !said.contains("connected") {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            said += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(said.contains("connected"))
         let refused = try curl(["-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
         #expect(refused.body == "000")  // closed at once: over the limit
         idle.waitUntilExit()
-        let said = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(said.hasPrefix("closed"), "\(said)")
-        let seconds =
-            Double(said.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
-        #expect(seconds >= 0.2 && seconds < 5)
+        let rest = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let verdict = (said + rest).split(separator: "\n").last.map(String.init) ?? ""
+        #expect(verdict.hasPrefix("closed"), "\(said + rest)")
+        let seconds = Double(verdict.split(separator: " ").last ?? "") ?? -1
+        #expect(seconds >= 1.5 && seconds < 9)
         #expect(try curl(["-w", " %{http_code}", "http://127.0.0.1:\(port)/healthz"]).body.hasSuffix(" 200"))
     }
 
