@@ -1,3 +1,4 @@
+import Foundation
 public import SwapStatsCore
 
 /// Reads the flat TOML file of `config/swapstats.toml` into environment-variable names.
@@ -15,26 +16,27 @@ public enum ConfigFile {
         var out: [String: String] = [:]
         var section = ""
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = stripComment(String(raw)).trimmingSpaces
+            let line = stripComment(String(raw)).trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty { continue }
             func fail(_ message: String) -> ConfigurationError {
                 ConfigurationError(variable: "\(name):\(number + 1)", message: message)
             }
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]"), line.count > 2 else { throw fail("bad section header '\(line)'") }
-                section = String(line.dropFirst().dropLast()).trimmingSpaces.lowercased()
+                section = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespacesAndNewlines)
+                    .lowercased()
                 continue
             }
             guard let eq = line.firstIndex(of: "=") else { throw fail("expected key = value") }
-            let key = String(line[..<eq]).trimmingSpaces
-            var value = String(line[line.index(after: eq)...]).trimmingSpaces
+            let key = String(line[..<eq]).trimmingCharacters(in: .whitespacesAndNewlines)
+            var value = String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespacesAndNewlines)
             guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else {
                 throw fail("bad key '\(key)'")
             }
             if value.hasPrefix("\"") {
                 guard value.count >= 2, value.hasSuffix("\"") else { throw fail("unterminated string") }
                 value = String(value.dropFirst().dropLast())
-            } else if !(value == "true" || value == "false" || Int64(value.replacingUnderscores) != nil) {
+            } else if !(value == "true" || value == "false" || Int64(value.filter { $0 != "_" }) != nil) {
                 throw fail("value '\(value)' must be a quoted string, an integer or a boolean")
             }
             var variable = key.uppercased().map { $0 == "." ? "_" : $0 }.map(String.init).joined()
@@ -55,16 +57,4 @@ public enum ConfigFile {
         }
         return out
     }
-}
-
-extension String {
-    // (Core keeps its own copy internal.)
-    fileprivate var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
-        return String(s)
-    }
-
-    fileprivate var replacingUnderscores: String { filter { $0 != "_" } }
 }

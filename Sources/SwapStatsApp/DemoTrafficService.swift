@@ -33,9 +33,10 @@ struct DemoTrafficService: Service {
     }
 }
 
-/// A flag one side sets and a loop polls.
-final class StopFlag: Sendable {
+/// A flag one side sets (a signal handler, a shutdown) and a loop polls.
+public final class StopFlag: Sendable {
     private let flag = Atomic<Bool>(false)
-    var isSet: Bool { flag.load(ordering: .relaxed) }
-    func set() { flag.store(true, ordering: .relaxed) }
+    public init() {}
+    public var isSet: Bool { flag.load(ordering: .relaxed) }
+    public func set() { flag.store(true, ordering: .relaxed) }
 }

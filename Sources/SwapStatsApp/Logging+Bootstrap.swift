@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import SwapStatsCore
 
 /// How log lines look (`LOG_FORMAT`).
 public enum LogFormat: String, Sendable {
@@ -40,23 +41,9 @@ struct JSONLogHandler: LogHandler {
             "message": "\(event.message)",
         ]
         for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { fields[k] = "\(v)" }
-        let body = fields.sorted { $0.key < $1.key }.map { "\(quote($0.key)):\(quote($0.value))" }.joined(
-            separator: ",")
+        let body = fields.sorted { $0.key < $1.key }.map { "\(StatsJSON.quoted($0.key)):\(StatsJSON.quoted($0.value))" }
+            .joined(
+                separator: ",")
         FileHandle.standardError.write(Data(("{" + body + "}\n").utf8))
-    }
-
-    private func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
     }
 }

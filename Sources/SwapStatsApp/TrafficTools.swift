@@ -32,16 +32,9 @@ public enum TrafficTools {
     public static func produce(
         brokers: String, options o: ProduceOptions, logger: Logger, interrupted: @Sendable () -> Bool
     ) throws -> Int {
-        let producer = try KafkaProducer(
-            properties: ["bootstrap.servers": brokers, "linger.ms": "5", "batch.num.messages": "10000"], logger: logger)
+        let producer = try toolProducer(brokers: brokers, logger: logger)
         let total = o.count > 0 ? o.count : 1_000_000_000
-        let spacing = o.rate > 0 ? 1000.0 / Double(o.rate) : 3_600_000.0 / Double(max(o.count, 1))
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let start = o.start ?? (o.rate > 0 ? now : now - 3_600_000)
-        var traffic = SwapTraffic(
-            seed: o.seed, tokens: o.tokens, wallets: o.wallets, events: total, span: Int64(spacing * Double(total)),
-            start: start, jitter: o.jitter, duplicateShare: o.duplicateShare, lateShare: o.lateShare,
-            invalidShare: o.invalidShare)
+        var traffic = o.traffic(total: total, endingNow: false)
         let began = Date()
         var sent = 0
         var lastLog = began
@@ -64,13 +57,7 @@ public enum TrafficTools {
                 }
             }
         }
-        try producer.flush(timeoutMilliseconds: 60_000)
-        let seconds = Date().timeIntervalSince(began)
-        let failed = producer.deliveries.failed
-        logger.notice(
-            "produced \(sent) messages in \(String(format: "%.2f", seconds)) s (\(Int(Double(sent) / max(seconds, 1e-9))) msg/s), \(failed) failed"
-        )
-        if failed > 0 { throw KafkaToolError("\(failed) messages were not delivered") }
+        try finish(producer, verb: "produced", sent: sent, began: began, logger: logger)
         return sent
     }
 
@@ -88,12 +75,7 @@ public enum TrafficTools {
             handle = h
         }
         let total = max(o.count, 1)
-        let spacing = o.rate > 0 ? 1000.0 / Double(o.rate) : 3_600_000.0 / Double(total)
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        var traffic = SwapTraffic(
-            seed: o.seed, tokens: o.tokens, wallets: o.wallets, events: total, span: Int64(spacing * Double(total)),
-            start: o.start ?? now - Int64(spacing * Double(total)), jitter: o.jitter, duplicateShare: o.duplicateShare,
-            lateShare: o.lateShare, invalidShare: o.invalidShare)
+        var traffic = o.traffic(total: total, endingNow: true)
         var buffer: [UInt8] = []
         for _ in 0..<total {
             buffer += traffic.next().value
@@ -119,8 +101,7 @@ public enum TrafficTools {
             guard let h = FileHandle(forReadingAtPath: path) else { throw KafkaToolError("cannot open \(path)") }
             handle = h
         }
-        let producer = try KafkaProducer(
-            properties: ["bootstrap.servers": brokers, "linger.ms": "5", "batch.num.messages": "10000"], logger: logger)
+        let producer = try toolProducer(brokers: brokers, logger: logger)
         let decoder = EventDecoder()
         let began = Date()
         var sent = 0
@@ -150,14 +131,39 @@ public enum TrafficTools {
             carry.removeFirst(start)
         }
         try send(carry[...])
+        try finish(producer, verb: "replayed", sent: sent, began: began, logger: logger)
+        return sent
+    }
+
+    private static func toolProducer(brokers: String, logger: Logger) throws -> KafkaProducer {
+        try KafkaProducer(
+            properties: ["bootstrap.servers": brokers, "linger.ms": "5", "batch.num.messages": "10000"], logger: logger)
+    }
+
+    /// Waits for every delivery, logs the rate, and fails when the broker refused any.
+    private static func finish(_ producer: KafkaProducer, verb: String, sent: Int, began: Date, logger: Logger) throws {
         try producer.flush(timeoutMilliseconds: 60_000)
         let seconds = Date().timeIntervalSince(began)
         let failed = producer.deliveries.failed
+        let rate = Int(Double(sent) / max(seconds, 1e-9))
         logger.notice(
-            "replayed \(sent) messages in \(String(format: "%.2f", seconds)) s (\(Int(Double(sent) / max(seconds, 1e-9))) msg/s), \(failed) failed"
-        )
+            "\(verb) \(sent) messages in \(String(format: "%.2f", seconds)) s (\(rate) msg/s), \(failed) failed")
         if failed > 0 { throw KafkaToolError("\(failed) messages were not delivered") }
-        return sent
+    }
+}
+
+extension TrafficTools.ProduceOptions {
+    /// The generator for `total` messages: event times `1/rate` apart (or spread over an
+    /// hour when unpaced), starting at `start`, else now, or an hour before now when
+    /// `endingNow` or unpaced.
+    func traffic(total: Int, endingNow: Bool) -> SwapTraffic {
+        let spacing = rate > 0 ? 1000.0 / Double(rate) : 3_600_000.0 / Double(total)
+        let span = Int64(spacing * Double(total))
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let first = start ?? (endingNow ? now - span : (rate > 0 ? now : now - 3_600_000))
+        return SwapTraffic(
+            seed: seed, tokens: tokens, wallets: wallets, events: total, span: span, start: first, jitter: jitter,
+            duplicateShare: duplicateShare, lateShare: lateShare, invalidShare: invalidShare)
     }
 }
 

@@ -20,6 +20,15 @@ public struct IngestCounters: Sendable, Equatable {
     public var lateDropped = 0
     public var expired = 0
     public init() {}
+
+    /// Adds another partition's counts (totals across partitions or shards).
+    public static func += (a: inout IngestCounters, b: IngestCounters) {
+        a.accepted += b.accepted
+        a.duplicate += b.duplicate
+        a.lateApplied += b.lateApplied
+        a.lateDropped += b.lateDropped
+        a.expired += b.expired
+    }
 }
 
 /// All the state of one Kafka partition: dedup, watermark and reorder buffer, and the

@@ -86,6 +86,13 @@ public enum StatsJSON {
         return w.bytes
     }
 
+    /// `s` as a JSON string literal, quotes included (the same escaping as every body).
+    public static func quoted(_ s: String) -> String {
+        var w = JSONWriter()
+        w.string(s)
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+
     /// A `lastTrade` / trade-feed object.
     public static func encode(_ t: Trade) -> [UInt8] {
         var w = JSONWriter()

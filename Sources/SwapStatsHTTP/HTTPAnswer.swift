@@ -1,3 +1,5 @@
+import SwapStatsCore
+
 /// A response, independent of the wire protocol (HTTP/1.1 or HTTP/2).
 public struct HTTPAnswer: Sendable, Equatable {
     public var status: Int
@@ -14,7 +16,7 @@ public struct HTTPAnswer: Sendable, Equatable {
     /// An `application/problem+json` (RFC 9457) answer.
     public static func problem(_ status: Int, _ detail: String, headers: [String: String] = [:]) -> HTTPAnswer {
         var body = "{\"type\":\"about:blank\",\"title\":\"\(title(of: status))\",\"status\":\(status),\"detail\":"
-        body += quoted(detail) + "}"
+        body += StatsJSON.quoted(detail) + "}"
         return HTTPAnswer(
             status: status, contentType: "application/problem+json", headers: headers, body: Array(body.utf8))
     }
@@ -34,21 +36,5 @@ public struct HTTPAnswer: Sendable, Equatable {
         case 503: "Service Unavailable"
         default: "Error"
         }
-    }
-
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where u.value < 0x20:
-                out +=
-                    "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count)
-                    + String(u.value, radix: 16)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
     }
 }

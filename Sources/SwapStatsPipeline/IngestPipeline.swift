@@ -107,17 +107,6 @@ public final class IngestPipeline: Sendable {
         shards.flatMap { $0.status.withLock { Array($0.values) } }.sorted { $0.partition < $1.partition }
     }
 
-    /// Visits every owned partition's engine on its shard's thread, between batches.
-    /// - Warning: blocks until every shard has run `visit`; keep it short.
-    public func visitPartitions(_ visit: @escaping @Sendable (Int32, PartitionEngine) -> Void) {
-        let waits = shards.map { shard in
-            let done = DispatchSemaphore(value: 0)
-            shard.queue.pushControl(.inspect(visit, { done.signal() }))
-            return done
-        }
-        for w in waits { w.wait() }
-    }
-
     /// Asks every owned partition's engine, on its shard's thread between batches, and
     /// gathers the non-nil answers. Suspends (does not block) until every shard answered;
     /// the wait includes the batches queued before the question.

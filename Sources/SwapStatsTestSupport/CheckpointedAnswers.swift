@@ -24,11 +24,7 @@ public struct CheckpointedAnswers {
             var engine = try checkpoint.restore(configuration: configuration)
             engine.flush()
             stats += engine.allStats(asOf: asOf)
-            counters.accepted += engine.counters.accepted
-            counters.duplicate += engine.counters.duplicate
-            counters.lateApplied += engine.counters.lateApplied
-            counters.lateDropped += engine.counters.lateDropped
-            counters.expired += engine.counters.expired
+            counters += engine.counters
             lostEvents += checkpoint.lostEvents
             offsets[p] = checkpoint.offset
         }

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Logging
 import SwapStatsApp
-import Synchronization
 
 /// `swapstats produce`: realistic generated swaps into any Kafka.
 struct Produce: ParsableCommand {
@@ -86,15 +85,13 @@ struct Replay: ParsableCommand {
 }
 
 /// SIGINT/SIGTERM as a flag a loop can poll.
-final class Interrupt: Sendable {
-    private let flag = Atomic<Bool>(false)
-    private static let shared = Interrupt()
-    var isSet: Bool { flag.load(ordering: .relaxed) }
+enum Interrupt {
+    private static let flag = StopFlag()
 
-    static func install() -> Interrupt {
+    static func install() -> StopFlag {
         for s in [SIGINT, SIGTERM] {
-            signal(s) { _ in Interrupt.shared.flag.store(true, ordering: .relaxed) }
+            signal(s) { _ in Interrupt.flag.set() }
         }
-        return shared
+        return flag
     }
 }

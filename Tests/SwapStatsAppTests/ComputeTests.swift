@@ -15,19 +15,6 @@ private func writeLines(_ messages: [SwapTraffic.Message], name: String) throws 
     return path
 }
 
-/// Runs a command to completion; its standard output and exit status.
-private func run(_ executable: String, _ arguments: [String]) throws -> (output: Data, status: Int32) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = arguments
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (data, p.terminationStatus)
-}
-
 private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
@@ -39,7 +26,7 @@ struct ComputeTests {
             duplicateShare: 0.05, lateShare: 0.01, invalidShare: 0.01)
         let messages = t.take(20_000)
         let path = try writeLines(messages, name: "swaps.jsonl")
-        #expect(try run("/bin/gzip", ["-k", path]).status == 0)
+        #expect(try runCommand("/bin/gzip", ["-k", path]).status == 0)
         let engine = try EngineConfiguration.fromEnvironment(["CLOCK": "event"])
         let want = FinalAnswers(messages: messages, configuration: engine)
         let asOf = try #require(want.asOf)
@@ -92,7 +79,7 @@ struct ComputeTests {
         let result = try OfflineCompute.run(.init(files: [path], engine: engine, shards: 2))
         let asOf = try #require(result.summary.asOf)
         let spec = engine.windows.map { "\($0.name):\($0.millis)" }.joined(separator: ",")
-        let duck = try run(
+        let duck = try runCommand(
             python, [packageRoot.appendingPathComponent("bench/duckdb_stats.py").path, path, "\(asOf)", spec])
         #expect(duck.status == 0)
         let rows = String(decoding: duck.output, as: UTF8.self).split(separator: "\n").map {

@@ -4,19 +4,13 @@ import NIOCore
 import NIOPosix
 import SwapStatsCore
 import SwapStatsHTTP
+import SwapStatsTestSupport
 import Testing
 
 /// curl against the server on a loopback port: output, status code.
 private func curl(_ arguments: [String]) throws -> (body: String, code: Int32) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    p.arguments = ["-s", "--max-time", "10"] + arguments
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (String(decoding: data, as: UTF8.self), p.terminationStatus)
+    let (data, status) = try runCommand("/usr/bin/curl", ["-s", "--max-time", "10"] + arguments)
+    return (String(decoding: data, as: UTF8.self), status)
 }
 
 @Suite(.serialized, .timeLimit(.minutes(4)))

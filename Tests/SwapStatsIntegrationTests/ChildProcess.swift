@@ -1,4 +1,5 @@
 import Foundation
+import SwapStatsTestSupport
 
 /// A child process of the test (a `swapstats` command, kcat), its output in files; killed
 /// by pid when the test lets go of it.
@@ -81,14 +82,4 @@ final class ChildProcess: @unchecked Sendable {
             process.waitUntilExit()
         }
     }
-}
-
-/// Waits until `condition` holds, polling; false when `seconds` pass first.
-func waitUntil(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date(timeIntervalSinceNow: seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        Thread.sleep(forTimeInterval: 0.1)
-    }
-    return try condition()
 }

@@ -97,14 +97,8 @@ private struct Scenario {
 
 /// GET with curl: status and body.
 private func httpGet(_ url: String) throws -> (status: Int, body: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    p.arguments = ["-s", "--max-time", "10", "-w", "\n%{http_code}", url]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    try p.run()
-    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
+    let (data, _) = try runCommand("/usr/bin/curl", ["-s", "--max-time", "10", "-w", "\n%{http_code}", url])
+    let text = String(decoding: data, as: UTF8.self)
     guard let nl = text.lastIndex(of: "\n") else { return (0, text) }
     return (Int(text[text.index(after: nl)...]) ?? 0, String(text[..<nl]))
 }
@@ -116,19 +110,10 @@ private func parsedMetrics(_ url: String) throws -> [String: Double] {
         .deletingLastPathComponent()
     let (status, text) = try httpGet(url)
     guard status == 200 else { return [:] }
-    let p = Process()
-    p.executableURL = root.appendingPathComponent(".build/venv/bin/python")
-    p.arguments = [root.appendingPathComponent("scripts/check_metrics.py").path]
-    let input = Pipe()
-    let output = Pipe()
-    p.standardInput = input
-    p.standardOutput = output
-    try p.run()
-    input.fileHandleForWriting.write(Data(text.utf8))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else { return [:] }
+    let (data, parsed) = try runCommand(
+        root.appendingPathComponent(".build/venv/bin/python").path,
+        [root.appendingPathComponent("scripts/check_metrics.py").path], input: Data(text.utf8))
+    guard parsed == 0 else { return [:] }
     let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
     return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
 }

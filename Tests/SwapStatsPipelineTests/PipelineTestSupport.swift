@@ -19,16 +19,6 @@ func temporaryDirectory(_ name: String) -> String {
     return path
 }
 
-/// Waits until `condition` holds, polling; false when `seconds` pass first.
-func waitUntil(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date(timeIntervalSinceNow: seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        Thread.sleep(forTimeInterval: 0.05)
-    }
-    return try condition()
-}
-
 func produce(_ messages: [SwapTraffic.Message], to topic: String, brokers: String) throws {
     try KafkaTestTools.produce(messages, to: topic, brokers: brokers, logger: testLogger)
 }

@@ -143,13 +143,7 @@ public enum OfflineCompute {
             for e in engines { stats += e.allStats(asOf: asOf) }
         }
         stats.sort { $0.token < $1.token }
-        for e in engines {
-            summary.counters.accepted += e.counters.accepted
-            summary.counters.duplicate += e.counters.duplicate
-            summary.counters.lateApplied += e.counters.lateApplied
-            summary.counters.lateDropped += e.counters.lateDropped
-            summary.counters.expired += e.counters.expired
-        }
+        for e in engines { summary.counters += e.counters }
         summary.seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
         return Result(stats: stats, summary: summary)
     }
