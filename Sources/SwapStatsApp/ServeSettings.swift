@@ -28,10 +28,14 @@ public struct ServeSettings: Sendable {
     /// Address and port of the HTTP API (`HTTP_HOST`, `HTTP_PORT`; port 0 picks a free one).
     public var httpHost: String
     public var httpPort: Int
-    /// `HTTP_MAX_CONNECTIONS`, `HTTP_IDLE_TIMEOUT`, `HTTP_RATE_LIMIT` (requests/s per client, 0 = off).
+    /// `HTTP_MAX_CONNECTIONS`, `HTTP_IDLE_TIMEOUT`, `HTTP_RATE_LIMIT` (requests/s per client,
+    /// 0 = off), `HTTP_MAX_HEADER_BYTES`, `WS_MAX_QUEUE`.
     public var httpLimits: HTTPLimits
     /// `HTTP_API_KEYS`: comma-separated bearer keys the data routes require (empty: open).
     public var apiKeys: Set<String>
+    /// `WS_MIN_INTERVAL`: the least time between two published updates of a token (ms, 0 =
+    /// every batch).
+    public var publishInterval: Int64
 
     /// Variables this struct reads itself; other `KAFKA_*` ones go to librdkafka.
     static let kafkaOwn: Set<String> = ["KAFKA_BROKERS", "KAFKA_TOPIC", "KAFKA_GROUP"]
@@ -111,7 +115,10 @@ public struct ServeSettings: Sendable {
         httpLimits = HTTPLimits(
             maxConnections: try count("HTTP_MAX_CONNECTIONS", default: 10_000, range: 1...1_000_000),
             idleTimeout: try duration("HTTP_IDLE_TIMEOUT", default: 60_000),
-            requestsPerSecond: try count("HTTP_RATE_LIMIT", default: 1_000, range: 0...10_000_000))
+            requestsPerSecond: try count("HTTP_RATE_LIMIT", default: 1_000, range: 0...10_000_000),
+            maxHeaderBytes: try count("HTTP_MAX_HEADER_BYTES", default: 16 * 1024, range: 1024...1024 * 1024),
+            webSocketQueue: try count("WS_MAX_QUEUE", default: 1_024, range: 1...1_000_000))
+        publishInterval = text("WS_MIN_INTERVAL") == "0" ? 0 : try duration("WS_MIN_INTERVAL", default: 250)
         apiKeys = Set(
             (text("HTTP_API_KEYS") ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty })
@@ -138,6 +145,7 @@ public struct ServeSettings: Sendable {
     public func pipeline(brokers: String) -> PipelineConfiguration {
         PipelineConfiguration(
             topic: topic, group: group, brokers: brokers, kafkaProperties: kafkaProperties, engine: engine,
-            shards: shards, backpressure: backpressure, checkpointInterval: checkpointInterval)
+            shards: shards, backpressure: backpressure, checkpointInterval: checkpointInterval,
+            publishInterval: publishInterval)
     }
 }

@@ -20,7 +20,12 @@ public enum Server {
     {
         // Only the App knows the metrics backend: everything else records through swift-metrics.
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Ingest → WebSocket send is a few milliseconds: buckets from 0.25 ms to 1 s.
+        factory.durationHistogramBuckets["swapstats_ingest_to_send_seconds"] = [
+            0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+        ].map { Duration.milliseconds($0 * 1000) }
+        MetricsSystem.bootstrap(factory)
         var services: [any Service] = []
         let brokers: String
         var cluster: KafkaMockCluster?
@@ -36,13 +41,18 @@ public enum Server {
         // broker vanished first can hang in its destroy).
         defer { withExtendedLifetime(cluster) {} }
         let store = try DirectoryCheckpointStore(directory: settings.stateDirectory)
+        // Shards publish every changed token's encoded stats to the board; HTTP and
+        // WebSocket serve from it.
+        let board = StatsBoard(rankingLifetime: settings.publishInterval)
         let pipeline = try IngestPipeline(
-            configuration: settings.pipeline(brokers: brokers), store: store, logger: logger)
+            configuration: settings.pipeline(brokers: brokers), store: store, logger: logger, sink: board)
         services.append(PipelineService(pipeline: pipeline, logger: logger, statusInterval: settings.statusInterval))
         let router = Router(
-            source: PipelineQueries(pipeline: pipeline), metrics: { registry.emitToBuffer() }, apiKeys: settings.apiKeys
-        )
-        let http = HTTPServer(router: router, logger: logger, limits: settings.httpLimits)
+            source: PipelineQueries(pipeline: pipeline, board: board), metrics: { registry.emitToBuffer() },
+            apiKeys: settings.apiKeys)
+        let http = HTTPServer(
+            router: router, logger: logger, limits: settings.httpLimits,
+            threads: max(1, ProcessInfo.processInfo.activeProcessorCount / 2), board: board)
         if let demo {
             services.append(DemoTrafficService(brokers: brokers, options: demo, logger: logger))
         }

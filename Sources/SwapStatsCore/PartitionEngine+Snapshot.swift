@@ -91,6 +91,7 @@ extension PartitionEngine {
             let t = try Self.readToken(&r, spans: spans)
             tokens.append(t)
             tokenNames.append(t.token)
+            slotFlags.append(SlotFlags())
             tokenIndex.insert(Fingerprint.of(t.token), Int32(tokens.count - 1))
         }
         guard r.isAtEnd else { throw .corrupt("trailing bytes in payload") }

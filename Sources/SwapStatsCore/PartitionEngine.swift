@@ -59,6 +59,18 @@ public struct PartitionEngine: Sendable {
     var lastDedupSweepBucket: Int64 = .min
     var lastActivityWall: Int64 = .min
     var acceptedAtLastTick = 0
+    /// Token slots whose windows changed since the last ``takeChanges()``, each listed once.
+    var changedSlots: [Int32] = []
+    /// Per slot: listed in `changedSlots`; watched for the trade feed.
+    var slotFlags: [SlotFlags] = []
+    /// Tokens whose applied trades are kept for ``takeChanges()`` (the trade feed).
+    var watchedTokens: Set<String> = []
+    var watchedTrades: [SwapEvent] = []
+
+    struct SlotFlags {
+        var changed = false
+        var watched = false
+    }
 
     /// Live buckets above which a token keeps running bodies (tests lower it).
     let slidingThreshold: Int
@@ -143,20 +155,63 @@ public struct PartitionEngine: Sendable {
     }
 
     private mutating func apply(_ e: SwapEvent, bucket x: Int64) {
-        if let slot = tokenIndex.find(e.tokenHash, where: { tokenNames[Int($0)] == e.token }) {
-            tokens[Int(tokenIndex.value(at: slot))]!.apply(e, bucket: x, spans: spans, threshold: slidingThreshold)
-            return
-        }
-        var windows = TokenWindows(first: e, bucket: x)
-        windows.apply(e, bucket: x, spans: spans, threshold: slidingThreshold)
-        if let free = freeSlots.popLast() {
-            tokens[Int(free)] = windows
-            tokenNames[Int(free)] = e.token
-            tokenIndex.insert(e.tokenHash, free)
+        let slot: Int32
+        if let found = tokenIndex.find(e.tokenHash, where: { tokenNames[Int($0)] == e.token }) {
+            slot = tokenIndex.value(at: found)
+            tokens[Int(slot)]!.apply(e, bucket: x, spans: spans, threshold: slidingThreshold)
         } else {
-            tokens.append(windows)
-            tokenNames.append(e.token)
-            tokenIndex.insert(e.tokenHash, Int32(tokens.count - 1))
+            var windows = TokenWindows(first: e, bucket: x)
+            windows.apply(e, bucket: x, spans: spans, threshold: slidingThreshold)
+            if let free = freeSlots.popLast() {
+                slot = free
+                tokens[Int(free)] = windows
+                tokenNames[Int(free)] = e.token
+            } else {
+                slot = Int32(tokens.count)
+                tokens.append(windows)
+                tokenNames.append(e.token)
+                slotFlags.append(SlotFlags())
+            }
+            tokenIndex.insert(e.tokenHash, slot)
+            slotFlags[Int(slot)].watched = !watchedTokens.isEmpty && watchedTokens.contains(e.token)
+        }
+        if !slotFlags[Int(slot)].changed {
+            slotFlags[Int(slot)].changed = true
+            changedSlots.append(slot)
+        }
+        if slotFlags[Int(slot)].watched { watchedTrades.append(e) }
+    }
+
+    /// The tokens whose windows changed since the last call (each once, in first-change
+    /// order), and the applied trades of watched tokens in the order they were applied:
+    /// `(ts, id)` order, except late events applied when they came (`LATE_EVENTS=apply`).
+    public mutating func takeChanges() -> (tokens: [String], trades: [SwapEvent]) {
+        var names: [String] = []
+        names.reserveCapacity(changedSlots.count)
+        for slot in changedSlots {
+            slotFlags[Int(slot)].changed = false
+            if tokens[Int(slot)] != nil { names.append(tokenNames[Int(slot)]) }
+        }
+        changedSlots.removeAll(keepingCapacity: true)
+        defer { watchedTrades.removeAll(keepingCapacity: true) }
+        return (names, watchedTrades)
+    }
+
+    /// Keeps the applied trades of `tokens` (lowercased) for ``takeChanges()`` from now on.
+    public mutating func watchTrades(of tokens: Set<String>) {
+        watchedTokens = tokens
+        for slot in slotFlags.indices {
+            slotFlags[slot].watched = self.tokens[slot] != nil && tokens.contains(tokenNames[slot])
+        }
+        watchedTrades.removeAll { !tokens.contains($0.token) }
+    }
+
+    /// Tokens with a trade in the largest window, at this partition's ``asOf``.
+    public var liveTokens: [String] {
+        guard let q = bucket(endingAt: nil) else { return [] }
+        return tokens.indices.compactMap { i in
+            guard let t = tokens[i], t.isLive(at: q, spans: spans) else { return nil }
+            return tokenNames[i]
         }
     }
 
@@ -186,6 +241,7 @@ public struct PartitionEngine: Sendable {
             tokenIndex.remove(at: tokenIndex.find(hash, where: { $0 == slot })!)
             tokens[Int(slot)] = nil
             tokenNames[Int(slot)] = ""
+            slotFlags[Int(slot)].watched = false
             freeSlots.append(slot)
         }
     }

@@ -1,17 +1,28 @@
+public import NIOCore
 import SwapStatsCore
 
 /// A response, independent of the wire protocol (HTTP/1.1 or HTTP/2).
 public struct HTTPAnswer: Sendable, Equatable {
     public var status: Int
     public var headers: [String: String]
-    public var body: [UInt8]
+    /// Shared, not copied: a published stats body goes out as the board holds it.
+    public var body: ByteBuffer
 
-    public init(status: Int, contentType: String = "application/json", headers: [String: String] = [:], body: [UInt8]) {
+    public init(
+        status: Int, contentType: String = "application/json", headers: [String: String] = [:], body: ByteBuffer
+    ) {
         self.status = status
         self.headers = headers
         self.headers["content-type"] = contentType
         self.body = body
     }
+
+    public init(status: Int, contentType: String = "application/json", headers: [String: String] = [:], body: [UInt8]) {
+        self.init(status: status, contentType: contentType, headers: headers, body: ByteBuffer(bytes: body))
+    }
+
+    /// The body's bytes.
+    public var bytes: [UInt8] { Array(body.readableBytesView) }
 
     /// An `application/problem+json` (RFC 9457) answer.
     public static func problem(_ status: Int, _ detail: String, headers: [String: String] = [:]) -> HTTPAnswer {
@@ -29,6 +40,7 @@ public struct HTTPAnswer: Sendable, Equatable {
         case 404: "Not Found"
         case 405: "Method Not Allowed"
         case 413: "Content Too Large"
+        case 426: "Upgrade Required"
         case 414: "URI Too Long"
         case 429: "Too Many Requests"
         case 431: "Request Header Fields Too Large"

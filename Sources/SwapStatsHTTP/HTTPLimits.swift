@@ -2,7 +2,8 @@ import NIOCore
 import Synchronization
 
 /// Protection against too many or too eager clients, with safe defaults
-/// (`HTTP_MAX_CONNECTIONS`, `HTTP_IDLE_TIMEOUT`, `HTTP_RATE_LIMIT`).
+/// (`HTTP_MAX_CONNECTIONS`, `HTTP_IDLE_TIMEOUT`, `HTTP_RATE_LIMIT`, `HTTP_MAX_HEADER_BYTES`,
+/// `WS_MAX_QUEUE`).
 public struct HTTPLimits: Sendable {
     /// Open connections beyond this are closed at once.
     public var maxConnections: Int
@@ -11,11 +12,24 @@ public struct HTTPLimits: Sendable {
     /// Requests per second per client address (a token bucket holding one second's worth);
     /// beyond it: 429 with `Retry-After`. 0 turns it off.
     public var requestsPerSecond: Int
+    /// Bytes of all request header names and values together; beyond it: 431.
+    public var maxHeaderBytes: Int
+    /// Messages a WebSocket client may have waiting (beyond what the socket buffers) before
+    /// it is closed with 1008; a newer `stats` message replaces a waiting one of its token.
+    public var webSocketQueue: Int
+    /// Tokens one WebSocket connection may follow.
+    public var webSocketSubscriptions: Int
 
-    public init(maxConnections: Int = 10_000, idleTimeout: Int64 = 60_000, requestsPerSecond: Int = 1_000) {
+    public init(
+        maxConnections: Int = 10_000, idleTimeout: Int64 = 60_000, requestsPerSecond: Int = 1_000,
+        maxHeaderBytes: Int = 16 * 1024, webSocketQueue: Int = 1_024, webSocketSubscriptions: Int = 10_000
+    ) {
         self.maxConnections = maxConnections
         self.idleTimeout = idleTimeout
         self.requestsPerSecond = requestsPerSecond
+        self.maxHeaderBytes = maxHeaderBytes
+        self.webSocketQueue = webSocketQueue
+        self.webSocketSubscriptions = webSocketSubscriptions
     }
 }
 

@@ -3,11 +3,13 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
+import NIOWebSocket
 import Synchronization
 
 /// HTTP/1.1 and HTTP/2 cleartext (prior knowledge) on one port, on SwiftNIO (epoll on
-/// Linux). Each connection's first bytes choose the protocol; every request goes to the
-/// ``Router`` in a task, never computing on the event loop.
+/// Linux), and WebSocket upgrades of HTTP/1.1 requests. Each connection's first bytes choose
+/// the protocol. Published answers (stats, rankings) are written from the event loop; the
+/// rest go to the ``Router`` in a task, never computing on the event loop.
 public final class HTTPServer: Sendable {
     private let router: Router
     private let logger: Logger
@@ -16,11 +18,17 @@ public final class HTTPServer: Sendable {
     private let limits: HTTPLimits
     private let connections = Atomic<Int>(0)
     private let limiter: RateLimiter
+    private let board: StatsBoard?
 
-    public init(router: Router, logger: Logger, limits: HTTPLimits = HTTPLimits(), threads: Int = 1) {
+    /// - Parameter board: where WebSocket subscribers get their snapshots and updates (nil:
+    ///   no WebSocket routes).
+    public init(
+        router: Router, logger: Logger, limits: HTTPLimits = HTTPLimits(), threads: Int = 1, board: StatsBoard? = nil
+    ) {
         self.router = router
         self.logger = logger
         self.limits = limits
+        self.board = board
         limiter = RateLimiter(requestsPerSecond: limits.requestsPerSecond)
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
     }
@@ -33,6 +41,7 @@ public final class HTTPServer: Sendable {
         let logger = self.logger
         let limits = self.limits
         let limiter = self.limiter
+        let board = self.board
         let bound = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -45,7 +54,9 @@ public final class HTTPServer: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: .milliseconds(limits.idleTimeout)), IdleCloser(),
-                        ProtocolSniffer(router: router, logger: logger, limiter: limiter, client: client),
+                        ProtocolSniffer(
+                            router: router, logger: logger, limiter: limiter, client: client, limits: limits,
+                            board: board),
                     ])
                 }
             }
@@ -71,13 +82,19 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
     private let logger: Logger
     private let limiter: RateLimiter
     private let client: String
+    private let limits: HTTPLimits
+    private let board: StatsBoard?
     private var pending: ByteBuffer?
 
-    init(router: Router, logger: Logger, limiter: RateLimiter, client: String) {
+    init(
+        router: Router, logger: Logger, limiter: RateLimiter, client: String, limits: HTTPLimits, board: StatsBoard?
+    ) {
         self.router = router
         self.logger = logger
         self.limiter = limiter
         self.client = client
+        self.limits = limits
+        self.board = board
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -103,9 +120,7 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
                     }
                 }
             } else {
-                try context.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                try context.pipeline.syncOperations.addHandler(
-                    RequestHandler(router: router, isHTTP2: false, limiter: limiter, client: client))
+                try configureHTTP1(context.pipeline.syncOperations)
             }
         } catch {
             logger.debug("cannot set up the connection: \(error)")
@@ -117,9 +132,101 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
+extension ProtocolSniffer {
+    /// HTTP/1.1 with the header limit, problem+json parse errors (431 for oversized headers),
+    /// and the WebSocket upgrade of the WebSocket routes.
+    private func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations) throws {
+        let handler = RequestHandler(router: router, isHTTP2: false, limiter: limiter, client: client)
+        let responder = ParseErrorResponder()
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
+        var upgrade: NIOHTTPServerUpgradeSendableConfiguration?
+        if let board {
+            let (router, limiter, client, limits) = (self.router, self.limiter, self.client, self.limits)
+            let httpHandlers = NIOLoopBound((handler, responder), eventLoop: pipeline.eventLoop)
+            let upgrader = NIOWebSocketServerUpgrader(
+                maxFrameSize: 64 * 1024,
+                shouldUpgrade: { channel, head in
+                    let target = router.webSocketTarget(
+                        uri: head.uri, authorization: head.headers["authorization"].first)
+                    // Refused upgrades are answered as plain HTTP by the router (400, 401, 404, 429).
+                    guard target != nil, limiter.allow(client) else {
+                        return channel.eventLoop.makeSucceededFuture(nil)
+                    }
+                    return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+                },
+                upgradePipelineHandler: { channel, head in
+                    let target = router.webSocketTarget(
+                        uri: head.uri, authorization: head.headers["authorization"].first)
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers([
+                            NIOWebSocketFrameAggregator(
+                                minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 64,
+                                maxAccumulatedFrameSize: 64 * 1024),
+                            WebSocketSession(target: target ?? .multiplexed, board: board, limits: limits),
+                        ])
+                    }
+                })
+            upgrade = (
+                upgraders: [upgrader],
+                completionHandler: { context in
+                    // The upgrader removed NIO's HTTP handlers; ours go too.
+                    context.pipeline.syncOperations.removeHandler(httpHandlers.value.0, promise: nil)
+                    context.pipeline.syncOperations.removeHandler(httpHandlers.value.1, promise: nil)
+                }
+            )
+        }
+        try pipeline.configureHTTPServerPipeline(
+            withServerUpgrade: upgrade, withErrorHandling: false, withEncoderConfiguration: .init(),
+            withDecoderLimitConfiguration: decoderLimits)
+        try pipeline.addHandlers([responder, handler])
+    }
+}
+
+/// Answers a request the HTTP/1 parser refused with problem+json before the connection
+/// closes: 431 for headers over the limit, 400 otherwise (NIO's own handler sends an empty 400).
+final class ParseErrorResponder: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+    private var responding = false
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parse = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        if !responding {
+            let answer =
+                parse == .headerOverflow
+                ? HTTPAnswer.problem(431, "the request headers are larger than the limit")
+                : HTTPAnswer.problem(400, "the request is not valid HTTP/1.1")
+            var headers = HTTPHeaders([("connection", "close"), ("content-length", "\(answer.body.readableBytes)")])
+            for (k, v) in answer.headers { headers.add(name: k, value: v) }
+            let head = HTTPResponseHead(
+                version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status), headers: headers)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let h) where h.status.code >= 200: responding = true
+        case .end: responding = false
+        default: break
+        }
+        context.write(data, promise: promise)
+    }
+}
+
 /// One request at a time (HTTP/1.1 pipelining is ordered by NIO's pipeline handler; each
 /// HTTP/2 stream has its own handler): collects the head, answers at the end.
-final class RequestHandler: ChannelInboundHandler {
+final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
     static let maxBody = 64 * 1024
@@ -158,16 +265,24 @@ final class RequestHandler: ChannelInboundHandler {
                     .problem(413, "request bodies are limited to \(Self.maxBody) bytes"), head: head, context: context)
                 return
             }
-            let router = self.router
-            let promise = context.eventLoop.makePromise(of: HTTPAnswer.self)
-            let method = head.method.rawValue
-            let uri = head.uri
-            let authorization = head.headers["authorization"].first
-            Task(executorPreference: QueryExecutor.shared) {
-                promise.succeed(await router.respond(method: method, uri: uri, authorization: authorization))
-            }
-            promise.futureResult.assumeIsolated().whenSuccess { answer in
-                self.write(answer, head: head, context: context)
+            let reply = router.reply(
+                method: head.method.rawValue, uri: head.uri, authorization: head.headers["authorization"].first)
+            switch reply {
+            case .now(let answer)
+            where answer.status == 426 && head.headers["upgrade"].contains(where: { $0.lowercased() == "websocket" }):
+                // An upgrade NIO's WebSocket upgrader refused (no key, wrong version).
+                write(
+                    .problem(
+                        400,
+                        "not a valid WebSocket upgrade: Sec-WebSocket-Key and Sec-WebSocket-Version 13 are required"),
+                    head: head, context: context)
+            case .now(let answer): write(answer, head: head, context: context)
+            case .later(let work):
+                let promise = context.eventLoop.makePromise(of: HTTPAnswer.self)
+                Task(executorPreference: QueryExecutor.shared) { promise.succeed(await work()) }
+                promise.futureResult.assumeIsolated().whenSuccess { answer in
+                    self.write(answer, head: head, context: context)
+                }
             }
         }
     }
@@ -175,7 +290,7 @@ final class RequestHandler: ChannelInboundHandler {
     private func write(_ answer: HTTPAnswer, head: HTTPRequestHead, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         for (k, v) in answer.headers.sorted(by: { $0.key < $1.key }) { headers.add(name: k, value: v) }
-        headers.add(name: "content-length", value: "\(answer.body.count)")
+        headers.add(name: "content-length", value: "\(answer.body.readableBytes)")
         let keepAlive = isHTTP2 || head.isKeepAlive
         if !isHTTP2 && !keepAlive { headers.add(name: "connection", value: "close") }
         let status = HTTPResponseStatus(statusCode: answer.status)
@@ -183,7 +298,7 @@ final class RequestHandler: ChannelInboundHandler {
             wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
             promise: nil)
         if head.method != .HEAD {
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: answer.body)))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive { done.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }

@@ -80,6 +80,33 @@ public enum OpenAPIDocument {
                 }
               }
             },
+            "/tokens/{token}/ws": {
+              "get": {
+                "summary": "WebSocket: a snapshot, then coalesced stats updates (and trades with trades=1); see README",
+                "parameters": [
+                  {"$ref": "#/components/parameters/token"},
+                  {"name": "trades", "in": "query", "schema": {"type": "string", "enum": ["0", "1"], "default": "0"}}
+                ],
+                "responses": {
+                  "101": {"description": "Switching to the WebSocket protocol"},
+                  "400": {"$ref": "#/components/responses/Problem"},
+                  "401": {"$ref": "#/components/responses/Problem"},
+                  "426": {"$ref": "#/components/responses/Problem"},
+                  "429": {"$ref": "#/components/responses/Problem"}
+                }
+              }
+            },
+            "/ws": {
+              "get": {
+                "summary": "WebSocket: subscribe to many tokens by message; see README",
+                "responses": {
+                  "101": {"description": "Switching to the WebSocket protocol"},
+                  "401": {"$ref": "#/components/responses/Problem"},
+                  "426": {"$ref": "#/components/responses/Problem"},
+                  "429": {"$ref": "#/components/responses/Problem"}
+                }
+              }
+            },
             "/healthz": {
               "get": {"summary": "Process alive", "responses": {"200": {"description": "Alive", "content": {"application/json": {"schema": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}}}}}}
             },

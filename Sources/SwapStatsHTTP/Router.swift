@@ -1,5 +1,6 @@
 public import CoreMetrics
 import Dispatch
+import NIOCore
 import SwapStatsCore
 
 /// Maps a request to an answer (contract §3). Pure routing and validation; data comes from
@@ -11,7 +12,7 @@ public struct Router: Sendable {
     /// Renders `/metrics` (Prometheus text format 0.0.4); nil: no such route.
     public let metrics: (@Sendable () -> [UInt8])?
     private let factory: any MetricsFactory
-    private let openAPI: [UInt8]
+    private let openAPI: ByteBuffer
     /// Accepted `Authorization: Bearer` keys for the data routes; empty: no authentication.
     private let apiKeys: Set<String>
 
@@ -26,40 +27,85 @@ public struct Router: Sendable {
         self.maxURILength = maxURILength
         self.metrics = metrics
         factory = metricsFactory ?? MetricsSystem.factory
-        openAPI = Array(OpenAPIDocument.json(windows: source.windows, bucketStep: source.bucketStep).utf8)
+        openAPI = ByteBuffer(string: OpenAPIDocument.json(windows: source.windows, bucketStep: source.bucketStep))
+    }
+
+    /// How a request is answered: at once (on the event loop), or by a task.
+    public enum Reply: Sendable {
+        case now(HTTPAnswer)
+        case later(@Sendable () async -> HTTPAnswer)
     }
 
     /// The answer to `method` `uri` (a request target: path and optional query), counted in
     /// `swapstats_http_requests_total{route,status}` and timed in
-    /// `swapstats_http_request_duration_seconds{route}`.
+    /// `swapstats_http_request_duration_seconds{route}`. Stats, rankings, probes and
+    /// documents are answered at once; candles need the owning shard, in a task.
     /// - Parameter authorization: the request's `Authorization` header, if any.
-    public func respond(method: String, uri: String, authorization: String? = nil) async -> HTTPAnswer {
+    public func reply(method: String, uri: String, authorization: String? = nil) -> Reply {
         let started = DispatchTime.now().uptimeNanoseconds
-        let (answer, route) = await answer(method: method, uri: uri, authorization: authorization)
+        var route: Route?
+        let reply = answer(method: method, uri: uri, authorization: authorization, route: &route)
+        let label = route?.label ?? "other"
+        switch reply {
+        case .now(let answer):
+            count(answer, route: label, since: started)
+            return reply
+        case .later(let work):
+            return .later {
+                let answer = await work()
+                count(answer, route: label, since: started)
+                return answer
+            }
+        }
+    }
+
+    /// The answer, awaited whichever way it comes.
+    public func respond(method: String, uri: String, authorization: String? = nil) async -> HTTPAnswer {
+        switch reply(method: method, uri: uri, authorization: authorization) {
+        case .now(let answer): answer
+        case .later(let work): await work()
+        }
+    }
+
+    private func count(_ answer: HTTPAnswer, route: String, since started: UInt64) {
         Counter(
             label: "swapstats_http_requests_total", dimensions: [("route", route), ("status", "\(answer.status)")],
             factory: factory
         ).increment()
         Timer(label: "swapstats_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
             .recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
-        return answer
     }
 
-    private func answer(method: String, uri: String, authorization: String?) async -> (HTTPAnswer, String) {
-        var route: Route?
-        let answer = await respond(method: method, uri: uri, authorization: authorization, route: &route)
-        return (answer, route?.label ?? "other")
+    /// What a WebSocket upgrade of `uri` subscribes to, or nil when the request must be
+    /// answered as plain HTTP instead (bad token, missing API key, not a WebSocket route).
+    public func webSocketTarget(uri: String, authorization: String?) -> WebSocketTarget? {
+        guard uri.utf8.count <= maxURILength else { return nil }
+        let (path, query) = split(uri)
+        guard let segments = decodeSegments(path), let parameters = decodeQuery(query), isAuthorized(authorization)
+        else { return nil }
+        switch segments {
+        case ["ws"]: return .multiplexed
+        case let s where s.count == 3 && s[0] == "tokens" && s[2] == "ws":
+            guard let token = validToken(s[1]) else { return nil }
+            let trades = parameters["trades"].map { $0 == "1" || $0 == "true" } ?? false
+            return .token(token, trades: trades)
+        default: return nil
+        }
     }
 
-    private func respond(
-        method: String, uri: String, authorization: String?, route matched: inout Route?
-    ) async -> HTTPAnswer {
+    private func isAuthorized(_ authorization: String?) -> Bool {
+        guard !apiKeys.isEmpty else { return true }
+        let key = authorization.flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        return key.map(apiKeys.contains) ?? false
+    }
+
+    private func answer(method: String, uri: String, authorization: String?, route matched: inout Route?) -> Reply {
         guard uri.utf8.count <= maxURILength else {
-            return .problem(414, "the request target is longer than \(maxURILength) bytes")
+            return .now(.problem(414, "the request target is longer than \(maxURILength) bytes"))
         }
         let (path, query) = split(uri)
         guard let segments = decodeSegments(path) else {
-            return .problem(400, "the path is not valid percent-encoded UTF-8")
+            return .now(.problem(400, "the path is not valid percent-encoded UTF-8"))
         }
         let route: Route
         switch segments {
@@ -68,55 +114,68 @@ public struct Router: Sendable {
         case ["metrics"] where metrics != nil: route = .metrics
         case ["openapi.json"]: route = .openapi
         case ["tokens", "top"]: route = .top
+        case ["ws"]: route = .webSocket(nil)
         case let s where s.count == 3 && s[0] == "tokens" && s[2] == "stats": route = .stats(s[1])
         case let s where s.count == 3 && s[0] == "tokens" && s[2] == "candles": route = .candles(s[1])
-        default: return .problem(404, "no such resource: \(path)")
+        case let s where s.count == 3 && s[0] == "tokens" && s[2] == "ws": route = .webSocket(s[1])
+        default: return .now(.problem(404, "no such resource: \(path)"))
         }
         matched = route
         guard method == "GET" || method == "HEAD" else {
-            return .problem(405, "\(method) is not allowed here; use GET", headers: ["allow": "GET, HEAD"])
+            return .now(.problem(405, "\(method) is not allowed here; use GET", headers: ["allow": "GET, HEAD"]))
         }
-        if !apiKeys.isEmpty && route.needsKey {
-            let key = authorization.flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
-            guard let key, apiKeys.contains(key) else {
-                return .problem(
+        if route.needsKey && !isAuthorized(authorization) {
+            return .now(
+                .problem(
                     401, "an API key is required: Authorization: Bearer <key>", headers: ["www-authenticate": "Bearer"])
-            }
+            )
         }
-        guard let parameters = decodeQuery(query) else { return .problem(400, "the query string is not valid") }
+        guard let parameters = decodeQuery(query) else { return .now(.problem(400, "the query string is not valid")) }
         switch route {
-        case .health: return HTTPAnswer(status: 200, body: Array("{\"status\":\"ok\"}".utf8))
-        case .openapi: return HTTPAnswer(status: 200, body: openAPI)
+        case .health: return .now(HTTPAnswer(status: 200, body: Self.healthBody))
+        case .openapi: return .now(HTTPAnswer(status: 200, body: openAPI))
         case .metrics:
-            return HTTPAnswer(
-                status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics?() ?? [])
+            return .now(
+                HTTPAnswer(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics?() ?? [])
+            )
         case .ready:
-            return source.isReady
-                ? HTTPAnswer(status: 200, body: Array("{\"status\":\"ready\"}".utf8))
-                : .problem(503, "assigned partitions are not restored and consuming yet")
+            return .now(
+                source.isReady
+                    ? HTTPAnswer(status: 200, body: Self.readyBody)
+                    : .problem(503, "assigned partitions are not restored and consuming yet"))
         case .stats(let raw):
-            guard let token = validToken(raw) else { return .problem(400, "a token id is 1–128 bytes") }
-            guard let stats = await source.stats(token: token) else {
-                return .problem(404, "no trade of \(token) in the largest window")
+            guard let token = validToken(raw) else { return .now(.problem(400, "a token id is 1–128 bytes")) }
+            guard let body = source.statsBody(token: token) else {
+                return .now(.problem(404, "no trade of \(token) in the largest window"))
             }
-            return HTTPAnswer(status: 200, body: StatsJSON.encode(stats))
-        case .top: return await top(parameters)
+            return .now(HTTPAnswer(status: 200, body: body))
+        case .top: return .now(top(parameters))
         case .candles(let raw):
-            guard let token = validToken(raw) else { return .problem(400, "a token id is 1–128 bytes") }
-            return await candles(token: token, parameters)
+            guard let token = validToken(raw) else { return .now(.problem(400, "a token id is 1–128 bytes")) }
+            return candles(token: token, parameters)
+        case .webSocket(let raw):
+            if let raw, validToken(raw) == nil { return .now(.problem(400, "a token id is 1–128 bytes")) }
+            return .now(
+                .problem(
+                    426, "this is a WebSocket endpoint: send an Upgrade: websocket request",
+                    headers: ["upgrade": "websocket", "connection": "Upgrade"]))
         }
     }
+
+    private static let healthBody = ByteBuffer(string: "{\"status\":\"ok\"}")
+    private static let readyBody = ByteBuffer(string: "{\"status\":\"ready\"}")
 
     private enum Route {
         case health, ready, top, metrics, openapi
         case stats(String)
         case candles(String)
+        case webSocket(String?)
 
         /// Data routes need an API key when keys are configured; probes and docs do not.
         var needsKey: Bool {
             switch self {
             case .health, .ready, .metrics, .openapi: false
-            case .top, .stats, .candles: true
+            case .top, .stats, .candles, .webSocket: true
             }
         }
 
@@ -130,11 +189,12 @@ public struct Router: Sendable {
             case .openapi: "/openapi.json"
             case .stats: "/tokens/{token}/stats"
             case .candles: "/tokens/{token}/candles"
+            case .webSocket(let token): token == nil ? "/ws" : "/tokens/{token}/ws"
             }
         }
     }
 
-    private func top(_ p: [String: String]) async -> HTTPAnswer {
+    private func top(_ p: [String: String]) -> HTTPAnswer {
         let windowName = p["window"] ?? source.windows.first { $0.name == "1h" }?.name ?? source.windows[0].name
         guard source.windows.contains(where: { $0.name == windowName }) else {
             return .problem(400, "window must be one of \(source.windows.map(\.name).joined(separator: ", "))")
@@ -145,27 +205,31 @@ public struct Router: Sendable {
         guard let limit = Int(p["limit"] ?? "20"), (1...1000).contains(limit) else {
             return .problem(400, "limit must be an integer from 1 to 1000")
         }
-        let (asOf, tokens) = await source.top(window: windowName, by: by, limit: limit)
+        let (asOf, tokens) = source.top(window: windowName, by: by, limit: limit)
         return HTTPAnswer(status: 200, body: StatsJSON.encode(top: tokens, window: windowName, by: by, asOf: asOf))
     }
 
-    private func candles(token: String, _ p: [String: String]) async -> HTTPAnswer {
+    private func candles(token: String, _ p: [String: String]) -> Reply {
         let text = p["interval"] ?? "1m"
         let largest = source.windows[source.windows.count - 1].millis
         guard let interval = DurationText.millis(text), interval > 0, interval % source.bucketStep == 0,
             interval <= largest
         else {
-            return .problem(
-                400, "interval must be a multiple of the \(source.bucketStep) ms step, at most the largest window")
+            return .now(
+                .problem(
+                    400, "interval must be a multiple of the \(source.bucketStep) ms step, at most the largest window"))
         }
         guard let limit = Int(p["limit"] ?? "300"), (1...5000).contains(limit) else {
-            return .problem(400, "limit must be an integer from 1 to 5000")
+            return .now(.problem(400, "limit must be an integer from 1 to 5000"))
         }
-        guard let (asOf, candles) = await source.candles(token: token, interval: interval, limit: limit) else {
-            return .problem(404, "no trade of \(token) in the largest window")
+        let source = self.source
+        return .later {
+            guard let (asOf, candles) = await source.candles(token: token, interval: interval, limit: limit) else {
+                return .problem(404, "no trade of \(token) in the largest window")
+            }
+            return HTTPAnswer(
+                status: 200, body: StatsJSON.encode(candles: candles, token: token, interval: text, asOf: asOf))
         }
-        return HTTPAnswer(
-            status: 200, body: StatsJSON.encode(candles: candles, token: token, interval: text, asOf: asOf))
     }
 
     /// The lowercased token, or nil when it breaks contract §1 (1–128 bytes).
@@ -225,4 +289,12 @@ private func hexValue(_ c: UInt8) -> UInt8? {
     case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
     default: nil
     }
+}
+
+/// What a WebSocket connection follows.
+public enum WebSocketTarget: Sendable, Equatable {
+    /// `/tokens/{token}/ws`: one token, with its trades when asked (`?trades=1`).
+    case token(String, trades: Bool)
+    /// `/ws`: tokens the client subscribes to by message.
+    case multiplexed
 }

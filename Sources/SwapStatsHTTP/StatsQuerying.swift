@@ -1,9 +1,8 @@
+public import NIOCore
 public import SwapStatsCore
 
-/// What the HTTP layer reads: answers, never engine state. The pipeline (or a Redis-backed
-/// view) implements it; tests use an in-memory one.
-///
-/// - Important: implementations must not block an event loop; they are called from tasks.
+/// What the HTTP layer reads: answers, never engine state. The App implements it over the
+/// ``StatsBoard`` and the pipeline (later also Redis); tests over an in-memory engine.
 public protocol StatsQuerying: Sendable {
     /// The configured windows, shortest first, and the bucket step (ms): requests are
     /// validated against them.
@@ -11,12 +10,15 @@ public protocol StatsQuerying: Sendable {
     var bucketStep: Int64 { get }
     /// Assigned partitions restored and consuming (`/readyz`).
     var isReady: Bool { get }
-    /// The stats of `token` (already lowercased), or nil when it has no trade in the largest window.
-    func stats(token: String) async -> TokenStats?
+    /// The encoded stats body of `token` (already lowercased), or nil when it has no trade
+    /// in the largest window.
+    /// - Important: called on an event loop: it must return at once (a lookup, no I/O).
+    func statsBody(token: String) -> ByteBuffer?
     /// The `limit` best tokens of `window` by `by`, with the `asOf` they were ranked at (nil
     /// when nothing has been seen).
-    func top(window: String, by: RankBy, limit: Int) async -> (asOf: Int64?, tokens: [RankedToken])
+    /// - Important: called on an event loop: it must return at once.
+    func top(window: String, by: RankBy, limit: Int) -> (asOf: Int64?, tokens: [RankedToken])
     /// Candles of `interval` ms (a multiple of the step), newest `limit`, or nil for an
-    /// unknown token.
+    /// unknown token. Called from a task; it may wait for the owning shard.
     func candles(token: String, interval: Int64, limit: Int) async -> (asOf: Int64, candles: [Candle])?
 }

@@ -24,11 +24,13 @@ public final class IngestPipeline: Sendable {
     ///   - wallClock: milliseconds since the Unix epoch (tests inject their own).
     ///   - metricsFactory: where the `swapstats_*` metrics go (default: the bootstrapped
     ///     `MetricsSystem`).
+    ///   - sink: where shards publish each token's encoded stats when they change (nil:
+    ///     nowhere; questions go through ``ask(_:)``).
     /// - Throws: ``KafkaError`` when librdkafka refuses the configuration.
     public init(
         configuration: PipelineConfiguration, store: any CheckpointStore, logger: Logger,
         wallClock: @escaping @Sendable () -> Int64 = IngestPipeline.systemMillis,
-        metricsFactory: (any MetricsFactory)? = nil
+        metricsFactory: (any MetricsFactory)? = nil, sink: (any SnapshotSink)? = nil
     ) throws(KafkaError) {
         let factory = metricsFactory ?? MetricsSystem.factory
         self.configuration = configuration
@@ -38,7 +40,7 @@ public final class IngestPipeline: Sendable {
         let context = ShardContext(
             configuration: configuration, store: store, deadLetters: deadLetters,
             commit: { committer.commit($0) }, wallClock: wallClock, logger: logger,
-            metricsFactory: factory)
+            metricsFactory: factory, sink: sink)
         shards = (0..<configuration.shards).map { Shard(index: $0, context: context) }
         loop = ConsumerLoop(
             configuration: configuration, shards: shards, store: store, deadLetters: deadLetters, logger: logger,
@@ -107,9 +109,9 @@ public final class IngestPipeline: Sendable {
         shards.flatMap { $0.status.withLock { Array($0.values) } }.sorted { $0.partition < $1.partition }
     }
 
-    /// Asks every owned partition's engine, on its shard's thread between batches, and
-    /// gathers the non-nil answers. Suspends (does not block) until every shard answered;
-    /// the wait includes the batches queued before the question.
+    /// Asks every owned partition's engine, on its shard's thread between batches (ahead of
+    /// the batches still queued), and gathers the non-nil answers. Suspends (does not
+    /// block) until every shard answered.
     public func ask<T: Sendable>(_ question: @escaping @Sendable (Int32, PartitionEngine) -> T?) async -> [T] {
         let answers = Mutex<[T]>([])
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -120,9 +122,25 @@ public final class IngestPipeline: Sendable {
             let visit: @Sendable (Int32, PartitionEngine) -> Void = { p, engine in
                 if let a = question(p, engine) { answers.withLock { $0.append(a) } }
             }
-            for shard in shards { shard.queue.pushControl(.inspect(visit, finish)) }
+            for shard in shards { shard.queue.pushUrgent(.inspect(visit, finish)) }
         }
         return answers.withLock { $0 }
+    }
+
+    /// Asks partition `partition`'s engine only, on its shard's thread, ahead of queued
+    /// batches; nil when this instance does not own it (or the answer is nil).
+    public func ask<T: Sendable>(
+        partition: Int32, _ question: @escaping @Sendable (PartitionEngine) -> T?
+    ) async -> T? {
+        let shard = shards[Int(partition) % shards.count]
+        let answer = Mutex<T?>(nil)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let visit: @Sendable (Int32, PartitionEngine) -> Void = { p, engine in
+                if p == partition { answer.withLock { $0 = question(engine) } }
+            }
+            shard.queue.pushUrgent(.inspect(visit, { continuation.resume() }))
+        }
+        return answer.withLock { $0 }
     }
 }
 

@@ -35,12 +35,15 @@ public struct PipelineConfiguration: Sendable {
     public var checkpointInterval: Int64
     /// Messages taken from librdkafka per call.
     public var batchSize: Int
+    /// Milliseconds a token's published stats wait at least between two updates
+    /// (`WS_MIN_INTERVAL`); the first change after a quiet interval goes out at once.
+    public var publishInterval: Int64
 
     public init(
         topic: String = "swaps", deadLetterTopic: String? = nil, group: String = "swapstats", brokers: String,
         kafkaProperties: [String: String] = [:], engine: EngineConfiguration, shards: Int = 2,
         backpressure: Backpressure = .block, queueCapacity: Int = 16, bufferFactor: Int = 16,
-        checkpointInterval: Int64 = 10_000, batchSize: Int = 4096
+        checkpointInterval: Int64 = 10_000, batchSize: Int = 4096, publishInterval: Int64 = 250
     ) {
         self.topic = topic
         self.deadLetterTopic = deadLetterTopic ?? "\(topic).dlq"
@@ -54,6 +57,7 @@ public struct PipelineConfiguration: Sendable {
         self.bufferFactor = max(1, bufferFactor)
         self.checkpointInterval = checkpointInterval
         self.batchSize = batchSize
+        self.publishInterval = max(0, publishInterval)
     }
 
     /// librdkafka properties of the consumer: the caller's, then what exactly-once needs

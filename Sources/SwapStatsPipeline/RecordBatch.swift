@@ -1,3 +1,4 @@
+import Dispatch
 import KafkaClient
 
 /// Messages for one shard, copied out of librdkafka into one contiguous byte array.
@@ -7,6 +8,9 @@ struct RecordBatch {
     /// End of each payload in `bytes`.
     private(set) var ends: [Int] = []
     private(set) var bytes: [UInt8] = []
+    /// Monotonic nanoseconds when the first record was taken from Kafka: where the
+    /// ingest → WebSocket-send latency starts.
+    private(set) var consumedAt: UInt64 = 0
 
     var count: Int { offsets.count }
     var isEmpty: Bool { offsets.isEmpty }
@@ -27,6 +31,7 @@ struct RecordBatch {
     }
 
     mutating func append(_ record: KafkaRecord) {
+        if offsets.isEmpty { consumedAt = DispatchTime.now().uptimeNanoseconds }
         partitions.append(record.partition)
         offsets.append(record.offset)
         bytes.append(contentsOf: record.payload)

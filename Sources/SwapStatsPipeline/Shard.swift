@@ -32,6 +32,8 @@ struct ShardContext: Sendable {
     let wallClock: @Sendable () -> Int64
     let logger: Logger
     let metricsFactory: any MetricsFactory
+    /// Where changed tokens' stats are published (nil: nowhere).
+    let sink: (any SnapshotSink)?
 }
 
 /// One thread that alone owns the engines of its partitions. It applies record batches,
@@ -53,6 +55,7 @@ final class Shard: @unchecked Sendable {
     private var slots: [Int32: Slot] = [:]
     private var lastTick: Int64 = 0
     private var lastBytesRefresh: Int64 = 0
+    private var publisher: ShardPublisher?
 
     private struct Slot {
         var engine: PartitionEngine
@@ -69,6 +72,9 @@ final class Shard: @unchecked Sendable {
         self.index = index
         self.context = context
         metrics = ShardMetrics(factory: context.metricsFactory)
+        publisher = context.sink.map {
+            ShardPublisher(sink: $0, minInterval: UInt64(context.configuration.publishInterval) * 1_000_000)
+        }
     }
 
     private var topic: String { context.configuration.topic }
@@ -76,7 +82,9 @@ final class Shard: @unchecked Sendable {
     /// The thread body: runs until `.stop`.
     func run() {
         while true {
-            var work = queue.pop(timeout: 0.05, isData: \.isData)
+            let now = DispatchTime.now().uptimeNanoseconds
+            let wait = min(50_000_000, publisher?.nextDue(now: now) ?? .max)
+            var work = queue.pop(timeout: Double(wait) / 1e9, isData: \.isData)
             if case .records(var batch)? = work {
                 work = nil  // the batch's storage is now referenced once: clearing it copies nothing
                 apply(batch)
@@ -99,15 +107,36 @@ final class Shard: @unchecked Sendable {
                 return
             case nil: break
             }
-            let now = context.wallClock()
-            if now - lastTick >= 100 || now < lastTick { tick(now) }
+            let wall = context.wallClock()
+            if wall - lastTick >= 100 || wall < lastTick { tick(wall) }
+            if publisher != nil { publishDue() }
         }
+    }
+
+    /// Sends the coalesced updates whose interval ended, and what batches and ticks collected.
+    private func publishDue() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        publisher!.flushDue(now: now) { slots[$0]?.engine }
+        publisher!.send()
+    }
+
+    /// Hands partition `p`'s changed tokens and watched trades to the publisher.
+    private func collectChanges(_ p: Int32, _ slot: inout Slot, changedAt: UInt64) {
+        guard publisher != nil else { return }
+        publisher!.collect(p, engine: &slot.engine, changedAt: changedAt, now: DispatchTime.now().uptimeNanoseconds)
+    }
+
+    /// Applies a new set of watched tokens to every engine, when it changed.
+    private func refreshWatch() {
+        guard let watched = publisher?.watchChange() else { return }
+        for p in Array(slots.keys) { slots[p]!.engine.watchTrades(of: watched) }
     }
 
     /// An empty batch with storage, if one came back.
     func reusableBatch() -> RecordBatch? { recycled.withLock { $0.popLast() } }
 
     private func apply(_ batch: RecordBatch) {
+        refreshWatch()
         var i = 0
         batch.bytes.withUnsafeBytes { raw in
             while i < batch.count {
@@ -131,6 +160,7 @@ final class Shard: @unchecked Sendable {
                 metrics.record(from: slot.counters, to: slot.engine.counters)
                 slot.counters = slot.engine.counters
                 slot.dirty = true
+                collectChanges(p, &slot, changedAt: batch.consumedAt)
                 slots[p] = slot
                 publish(p)
             }
@@ -156,13 +186,20 @@ final class Shard: @unchecked Sendable {
     }
 
     private func adopt(_ p: Int32, _ engine: PartitionEngine, lostEvents: Int64, restoredOffset: Int64?) {
-        slots[p] = Slot(
+        var slot = Slot(
             engine: engine, lostEvents: lostEvents, counters: engine.counters, checkpointedOffset: restoredOffset,
             lastCheckpointWall: context.wallClock())
+        if let watched = publisher?.watchChange() {
+            for q in Array(slots.keys) { slots[q]!.engine.watchTrades(of: watched) }
+        }
+        if let publisher { slot.engine.watchTrades(of: publisher.watchedTokens) }
+        collectChanges(p, &slot, changedAt: DispatchTime.now().uptimeNanoseconds)
+        slots[p] = slot
         publish(p)
     }
 
     private func release(_ p: Int32) {
+        publisher?.release(p, now: DispatchTime.now().uptimeNanoseconds)
         guard var slot = slots.removeValue(forKey: p) else { return }
         if slot.dirty || slot.checkpointedOffset == nil { checkpoint(p, &slot, now: context.wallClock()) }
         _ = status.withLock { $0.removeValue(forKey: p) }
@@ -181,6 +218,7 @@ final class Shard: @unchecked Sendable {
                 checkpoint(p, &slot, now: now)
             }
             if refreshBytes { slot.stateBytes = slot.engine.bytes }
+            collectChanges(p, &slot, changedAt: DispatchTime.now().uptimeNanoseconds)
             slots[p] = slot
             publish(p)
         }

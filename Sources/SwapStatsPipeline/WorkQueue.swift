@@ -7,6 +7,8 @@ import Foundation
 public final class WorkQueue<Item>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Item?] = []
+    /// Control items that go before everything queued (questions from readers).
+    private var urgent: [Item] = []
     private var head = 0
     private var dataCount = 0
 
@@ -44,6 +46,14 @@ public final class WorkQueue<Item>: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Puts a control item ahead of everything queued.
+    public func pushUrgent(_ item: Item) {
+        condition.lock()
+        urgent.append(item)
+        condition.broadcast()
+        condition.unlock()
+    }
+
     private func append(_ item: Item, data: Bool) {
         items.append(item)
         if data { dataCount += 1 }
@@ -56,9 +66,10 @@ public final class WorkQueue<Item>: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         let deadline = Date(timeIntervalSinceNow: timeout)
-        while head == items.count {
-            if !condition.wait(until: deadline) && head == items.count { return nil }
+        while head == items.count && urgent.isEmpty {
+            if !condition.wait(until: deadline) && head == items.count && urgent.isEmpty { return nil }
         }
+        if !urgent.isEmpty { return urgent.removeFirst() }
         let item = items[head].take()!
         head += 1
         if head > 1024 && head * 2 > items.count {

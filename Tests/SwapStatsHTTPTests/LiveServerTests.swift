@@ -24,7 +24,7 @@ struct LiveServerTests {
         let token = source.engine.allStats()[0].token
         let url = "http://127.0.0.1:\(port)/tokens/\(token)/stats"
         let want = String(
-            decoding: await router.respond(method: "GET", uri: "/tokens/\(token)/stats").body, as: UTF8.self)
+            decoding: await router.respond(method: "GET", uri: "/tokens/\(token)/stats").bytes, as: UTF8.self)
 
         let h1 = try curl(["--http1.1", "-w", "\n%{http_version} %{http_code}", url])
         #expect(h1.body == want + "\n1.1 200")

@@ -1,14 +1,17 @@
 import Foundation
 import Logging
+import MetricsTestKit
+import NIOCore
 import SwapStatsCore
 import SwapStatsHTTP
 import SwapStatsTestSupport
 import Synchronization
 import Testing
 
-/// Answers from one in-memory engine.
+/// Answers from one in-memory engine, published to a real ``StatsBoard`` as a shard would.
 final class EngineQueries: StatsQuerying {
     let engine: PartitionEngine
+    let board: StatsBoard
     let ready = Atomic<Bool>(true)
 
     init(events: Int = 5_000) throws {
@@ -17,14 +20,19 @@ final class EngineQueries: StatsQuerying {
         for _ in 0..<events { e.ingest(stream.next()) }
         e.flush()
         engine = e
+        board = StatsBoard(hub: SubscriptionHub(metricsFactory: TestMetrics()), rankingLifetime: 0)
+        board.publish(
+            stats: e.allStats().map {
+                StatsUpdate(token: $0.token, stats: $0, body: StatsJSON.encode($0), partition: 0, readyAt: 0)
+            }, trades: [])
     }
 
     var windows: [WindowSpec] { engine.configuration.windows }
     var bucketStep: Int64 { engine.configuration.bucketStep }
     var isReady: Bool { ready.load(ordering: .relaxed) }
-    func stats(token: String) async -> TokenStats? { engine.stats(token: token) }
-    func top(window: String, by: RankBy, limit: Int) async -> (asOf: Int64?, tokens: [RankedToken]) {
-        (engine.asOf, TopTokens.rank(engine.allStats(), window: window, by: by, limit: limit))
+    func statsBody(token: String) -> ByteBuffer? { board.entry(token)?.body }
+    func top(window: String, by: RankBy, limit: Int) -> (asOf: Int64?, tokens: [RankedToken]) {
+        board.top(window: window, by: by, limit: limit, now: 0)
     }
     func candles(token: String, interval: Int64, limit: Int) async -> (asOf: Int64, candles: [Candle])? {
         engine.candles(token: token, interval: interval, limit: limit).map { (engine.asOf!, $0) }
@@ -43,14 +51,14 @@ final class EngineQueries: StatsQuerying {
     }
 
     func json(_ a: HTTPAnswer) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(a.body))) as? [String: Any] ?? [:]
+        (try? JSONSerialization.jsonObject(with: Data(a.bytes))) as? [String: Any] ?? [:]
     }
 
     @Test func statsAreTheEnginesBodyAndTokensAreCaseInsensitive() async {
         let a = await router.respond(method: "GET", uri: "/tokens/\(token.uppercased())/stats")
         #expect(a.status == 200)
         #expect(a.headers["content-type"] == "application/json")
-        #expect(a.body == StatsJSON.encode(source.engine.stats(token: token)!))
+        #expect(a.bytes == StatsJSON.encode(source.engine.stats(token: token)!))
     }
 
     @Test(arguments: [
@@ -101,7 +109,7 @@ final class EngineQueries: StatsQuerying {
         let a = await withMetrics.respond(method: "GET", uri: "/metrics")
         #expect(a.status == 200)
         #expect(a.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
-        #expect(a.body == Array("swapstats_x 1\n".utf8))
+        #expect(a.bytes == Array("swapstats_x 1\n".utf8))
         #expect(await router.respond(method: "GET", uri: "/metrics").status == 404)
     }
 
@@ -114,7 +122,7 @@ final class EngineQueries: StatsQuerying {
         #expect(await guarded.respond(method: "GET", uri: "/tokens/top", authorization: "k1").status == 401)
         #expect(await guarded.respond(method: "GET", uri: "/tokens/top", authorization: "Bearer k2").status == 200)
         #expect(
-            await guarded.respond(method: "GET", uri: "/tokens/\(token)/stats", authorization: "Bearer k1").body
+            await guarded.respond(method: "GET", uri: "/tokens/\(token)/stats", authorization: "Bearer k1").bytes
                 == StatsJSON.encode(source.engine.stats(token: token)!))
         #expect(await guarded.respond(method: "GET", uri: "/healthz").status == 200)
         #expect(await guarded.respond(method: "GET", uri: "/openapi.json").status == 200)

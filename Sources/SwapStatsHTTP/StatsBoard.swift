@@ -1,0 +1,88 @@
+public import NIOCore
+public import SwapStatsCore
+import Synchronization
+
+/// The latest encoded stats of every token this instance serves, as the shards publish
+/// them: a GET copies no JSON and never waits on a shard. Updates also go to the
+/// WebSocket ``SubscriptionHub``, as the same bytes.
+///
+/// Tokens are spread over 64 independently locked stripes, so shards publishing and event
+/// loops reading rarely meet on one lock.
+public final class StatsBoard: SnapshotSink {
+    public let tradeWatch = TradeWatch()
+    /// Fans updates out to WebSocket subscribers.
+    public let hub: SubscriptionHub
+    private let stripes: [Stripe]
+    private let rankings = Mutex<[String: Ranking]>([:])
+    /// How long a computed ranking is reused (nanoseconds).
+    private let rankingLifetime: UInt64
+
+    /// One token's published state.
+    public struct Entry: Sendable {
+        public let stats: TokenStats
+        /// The contract §3 body.
+        public let body: ByteBuffer
+        public let partition: Int32
+    }
+
+    private final class Stripe: Sendable {
+        let entries = Mutex<[String: Entry]>([:])
+    }
+
+    private struct Ranking {
+        var computedAt: UInt64
+        var asOf: Int64?
+        var tokens: [RankedToken]
+    }
+
+    /// - Parameter rankingLifetime: milliseconds a `/tokens/top` ranking is reused
+    ///   (`WS_MIN_INTERVAL`: rankings move no faster than the stats behind them).
+    public init(hub: SubscriptionHub = SubscriptionHub(), rankingLifetime: Int64 = 250) {
+        self.hub = hub
+        self.rankingLifetime = UInt64(max(0, rankingLifetime)) * 1_000_000
+        stripes = (0..<64).map { _ in Stripe() }
+    }
+
+    private func stripe(_ token: String) -> Stripe {
+        stripes[Int(truncatingIfNeeded: Fingerprint.of(token) & 63)]
+    }
+
+    public func publish(stats: [StatsUpdate], trades: [TradeUpdate]) {
+        var published: [(token: String, body: ByteBuffer?, readyAt: UInt64)] = []
+        published.reserveCapacity(stats.count)
+        for u in stats {
+            let s = stripe(u.token)
+            if let value = u.stats {
+                let body = ByteBuffer(bytes: u.body)
+                s.entries.withLock { $0[u.token] = Entry(stats: value, body: body, partition: u.partition) }
+                published.append((u.token, body, u.readyAt))
+            } else {
+                _ = s.entries.withLock { $0.removeValue(forKey: u.token) }
+            }
+        }
+        hub.deliver(stats: published, trades: trades)
+    }
+
+    /// The token's published state, or nil when it has no trade in the largest window.
+    public func entry(_ token: String) -> Entry? {
+        stripe(token).entries.withLock { $0[token] }
+    }
+
+    /// Tokens on the board.
+    public var count: Int { stripes.reduce(0) { n, s in n + s.entries.withLock { $0.count } } }
+
+    /// The `limit` (≤ 1000) best tokens of `window` by `by`, with the newest `asOf` among
+    /// them, from a ranking at most `rankingLifetime` old.
+    public func top(window: String, by: RankBy, limit: Int, now: UInt64) -> (asOf: Int64?, tokens: [RankedToken]) {
+        let key = "\(window)/\(by.rawValue)"
+        if let r = rankings.withLock({ $0[key] }), now &- r.computedAt < rankingLifetime {
+            return (r.asOf, Array(r.tokens.prefix(limit)))
+        }
+        var all: [TokenStats] = []
+        for s in stripes { s.entries.withLock { for e in $0.values { all.append(e.stats) } } }
+        let ranked = TopTokens.rank(all, window: window, by: by, limit: 1000)
+        let asOf = all.lazy.map(\.asOf).max()
+        rankings.withLock { $0[key] = Ranking(computedAt: now, asOf: asOf, tokens: ranked) }
+        return (asOf, Array(ranked.prefix(limit)))
+    }
+}
