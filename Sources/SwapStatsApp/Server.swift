@@ -48,7 +48,8 @@ public enum Server {
             configuration: settings.pipeline(brokers: brokers), store: store, logger: logger, sink: board)
         services.append(PipelineService(pipeline: pipeline, logger: logger, statusInterval: settings.statusInterval))
         let router = Router(
-            source: PipelineQueries(pipeline: pipeline, board: board), metrics: { registry.emitToBuffer() },
+            source: PipelineQueries(pipeline: pipeline, board: board),
+            metrics: { MetricHelp.adding(to: registry.emitToBuffer()) },
             apiKeys: settings.apiKeys)
         let http = HTTPServer(
             router: router, logger: logger, limits: settings.httpLimits,

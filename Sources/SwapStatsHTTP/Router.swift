@@ -86,8 +86,7 @@ public struct Router: Sendable {
         switch segments {
         case ["ws"]: return .multiplexed
         case let s where s.count == 3 && s[0] == "tokens" && s[2] == "ws":
-            guard let token = validToken(s[1]) else { return nil }
-            let trades = parameters["trades"].map { $0 == "1" || $0 == "true" } ?? false
+            guard let token = validToken(s[1]), let trades = tradesFlag(parameters) else { return nil }
             return .token(token, trades: trades)
         default: return nil
         }
@@ -155,6 +154,7 @@ public struct Router: Sendable {
             return candles(token: token, parameters)
         case .webSocket(let raw):
             if let raw, validToken(raw) == nil { return .now(.problem(400, "a token id is 1–128 bytes")) }
+            if tradesFlag(parameters) == nil { return .now(.problem(400, "trades must be 0, 1, true or false")) }
             return .now(
                 .problem(
                     426, "this is a WebSocket endpoint: send an Upgrade: websocket request",
@@ -229,6 +229,15 @@ public struct Router: Sendable {
             }
             return HTTPAnswer(
                 status: 200, body: StatsJSON.encode(candles: candles, token: token, interval: text, asOf: asOf))
+        }
+    }
+
+    /// `?trades=`: absent or 0/false → false, 1/true → true, anything else nil.
+    private func tradesFlag(_ p: [String: String]) -> Bool? {
+        switch p["trades"] {
+        case nil, "0", "false": false
+        case "1", "true": true
+        default: nil
         }
     }
 

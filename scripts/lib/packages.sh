@@ -16,3 +16,23 @@ ensure_packages() {
 require_swift() {
     command -v swift >/dev/null || { echo "swift 6.3 is required on PATH (https://swift.org/install)" >&2; exit 1; }
 }
+
+# Unpacks one program from a Debian package into .build/tools without installing the
+# package (whose maintainer scripts could start a daemon): `extract_tool prometheus usr/bin/promtool`.
+extract_tool() {
+    local package="$1" path="$2" name
+    name="$(basename "$path")"
+    [ -x ".build/tools/$name" ] && return 0
+    local work
+    work="$(mktemp -d)"
+    if ! (cd "$work" && apt-get download "$package" >/dev/null 2>&1); then
+        local sudo=""
+        [ "$(id -u)" -ne 0 ] && sudo="sudo"
+        $sudo apt-get update -q
+        (cd "$work" && apt-get download "$package")
+    fi
+    dpkg-deb -x "$work"/"$package"_*.deb "$work/root"
+    mkdir -p .build/tools
+    cp "$work/root/$path" ".build/tools/$name"
+    rm -rf "$work"
+}
