@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "SwapStatsTestSupport", targets: ["SwapStatsTestSupport"]),
         .library(name: "KafkaClient", targets: ["KafkaClient"]),
         .library(name: "SwapStatsPipeline", targets: ["SwapStatsPipeline"]),
+        .library(name: "SwapStatsHTTP", targets: ["SwapStatsHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),

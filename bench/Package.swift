@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(name: "CMallocInfo"),
@@ -24,6 +25,11 @@ let package = Package(
                 .product(name: "SwapStatsTestSupport", package: root),
                 .product(name: "KafkaClient", package: root),
                 .product(name: "SwapStatsPipeline", package: root),
+                .product(name: "SwapStatsHTTP", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -2,9 +2,11 @@
 """A real WebSocket client (the `websockets` package from PyPI) for the tests.
 
     ws_probe.py URL [--send JSON] [--idle SECONDS] [--max SECONDS] [--stall SECONDS]
+                    [--count N] [--trades N]
 
 Connects, sends each --send message, prints `connected` once the first message arrived,
-then reads until nothing came for --idle seconds (or --max passed, or the server closed).
+then reads until --count messages came, or nothing came for --idle seconds once --trades
+trades came (or --max passed, or the server closed).
 With --stall it prints `connected` at once and reads nothing for that long (a slow
 client: the library's queue holds one message, then TCP pushes back), then reads on.
 
@@ -33,6 +35,8 @@ async def main():
     ap.add_argument("--idle", type=float, default=3.0)
     ap.add_argument("--max", type=float, default=60.0)
     ap.add_argument("--stall", type=float, default=0.0)
+    ap.add_argument("--count", type=int, default=0)
+    ap.add_argument("--trades", type=int, default=0)
     a = ap.parse_args()
     out = {"counts": {}, "trades": [], "last": {}, "errors": [], "close": None}
     started = time.monotonic()
@@ -45,11 +49,16 @@ async def main():
                 print("connected", flush=True)
                 announced = True
                 await asyncio.sleep(a.stall)
+            seen = 0
             while time.monotonic() - started < a.max:
+                if a.count and seen >= a.count:
+                    break
+                waiting = a.idle if len(out["trades"]) >= a.trades else a.max
                 try:
-                    text = await asyncio.wait_for(ws.recv(), timeout=a.idle)
+                    text = await asyncio.wait_for(ws.recv(), timeout=waiting)
                 except asyncio.TimeoutError:
                     break
+                seen += 1
                 m = json.loads(text)
                 kind = m["type"]
                 out["counts"][kind] = out["counts"].get(kind, 0) + 1

@@ -103,13 +103,14 @@ struct WebSocketTests {
         defer { Task { await f.server.stop() } }
         let stats = f.source.engine.allStats()
         let (token, other) = (stats[0].token, stats[1].token)
-        let single = Probe([f.url("/tokens/\(token.uppercased())/ws?trades=1"), "--idle", "2"])
+        let single = Probe([f.url("/tokens/\(token.uppercased())/ws?trades=1"), "--count", "52", "--idle", "30"])
         let multi = Probe([
             f.url("/ws"), "--send", #"{"op":"subscribe","tokens":["\#(token)","0xnone"]}"#, "--send", "not json",
-            "--idle", "2",
+            "--count", "4", "--idle", "30",
         ])
         #expect(waitUntil(seconds: 30) { f.connections() == 2 && f.board.tradeWatch.tokens == [token] })
-        try await Task.sleep(for: .milliseconds(300))  // the /ws subscribe message is read after the upgrade
+        // Both got their snapshots (and /ws its error): every subscription is registered.
+        #expect(waitUntil(seconds: 30) { f.counter("swapstats_ws_messages_sent_total") == 1 + 2 + 1 })
 
         var engine = f.source.engine
         engine.ingest(SwapEvent(id: "new", token: token, who: "w", side: .buy, amount: 2, usd: 3, ts: engine.asOf! - 1))
@@ -139,8 +140,8 @@ struct WebSocketTests {
         let f = try await Fixture(limits: HTTPLimits(webSocketQueue: 16))
         defer { Task { await f.server.stop() } }
         let token = f.source.engine.allStats()[0].token
-        let slow = Probe([f.url("/tokens/\(token)/ws?trades=1"), "--stall", "5", "--idle", "2"])
-        let fast = Probe([f.url("/tokens/\(token)/ws?trades=1"), "--idle", "3"])
+        let slow = Probe([f.url("/tokens/\(token)/ws?trades=1"), "--stall", "5", "--idle", "5"])
+        let fast = Probe([f.url("/tokens/\(token)/ws?trades=1"), "--trades", "2000", "--idle", "3"])
         #expect(waitUntil(seconds: 30) { f.connections() == 2 })
         // 2,000 trades of 16 KB (32 MB): far more than the socket buffers hold.
         for batch in 0..<20 {
@@ -159,7 +160,7 @@ struct WebSocketTests {
         let f = try await Fixture(limits: HTTPLimits(webSocketQueue: 16))
         defer { Task { await f.server.stop() } }
         let stats = f.source.engine.allStats()[0]
-        let slow = Probe([f.url("/tokens/\(stats.token)/ws"), "--stall", "3", "--idle", "2"])
+        let slow = Probe([f.url("/tokens/\(stats.token)/ws"), "--stall", "3", "--idle", "5"])
         #expect(waitUntil(seconds: 30) { f.connections() == 1 })
         // 3,000 updates of one token: each carries a long lastTrade id so they fill buffers fast.
         var last = stats

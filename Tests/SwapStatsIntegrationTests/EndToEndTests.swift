@@ -291,7 +291,9 @@ struct EndToEndTests {
             "ws", executable: root.appendingPathComponent(".build/venv/bin/python").path,
             arguments: [
                 root.appendingPathComponent("scripts/ws_probe.py").path,
-                "ws://\(address)/tokens/\(busiest.key)/ws?trades=1", "--idle", "5", "--max", "120",
+                "ws://\(address)/tokens/\(busiest.key)/ws?trades=1", "--trades", "\(busiest.value.count)", "--idle",
+                "3",
+                "--max", "120",
             ], directory: s.directory)
         #expect(subscriber.waitForLine(prefix: "connected") != nil)
         #expect(try s.replay("replay", file: file, brokers: cluster.brokers).waitForExit(seconds: 60) == 0)

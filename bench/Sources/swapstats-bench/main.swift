@@ -201,6 +201,11 @@ case "memory": memoryBench()
 case "query": queryBench()
 case "decode": decodeBench()
 case "ingest": ingestBench()
+case "fanout":
+    let env = ProcessInfo.processInfo.environment
+    try fanoutBench(
+        connections: Int(env["FANOUT_CONNECTIONS"] ?? "10000")!, tokens: Int(env["FANOUT_TOKENS"] ?? "10")!,
+        bodyBytes: Int(env["FANOUT_BODY"] ?? "1700")!, seconds: Double(env["FANOUT_SECONDS"] ?? "10")!)
 case "all":
     decodeBench()
     engineBench()
