@@ -16,18 +16,37 @@ public final class SubscriptionHub: Sendable {
         var trades: [String: LoopGroups] = [:]
     }
 
-    /// A token's subscribers, by event loop.
+    /// A token's subscribers, by event loop: arrays, cheap to copy out of the lock and to
+    /// walk; removal is O(1) (swap with the last, through an index).
     private struct LoopGroups {
-        var loops: [ObjectIdentifier: (loop: any EventLoop, subscribers: [Subscriber])] = [:]
+        var loops: [ObjectIdentifier: Group] = [:]
+
+        struct Group {
+            let loop: any EventLoop
+            var subscribers: [Subscriber] = []
+            var index: [ObjectIdentifier: Int] = [:]
+        }
 
         mutating func add(_ s: Subscriber) {
-            loops[ObjectIdentifier(s.eventLoop), default: (s.eventLoop, [])].subscribers.append(s)
+            let key = ObjectIdentifier(s.eventLoop)
+            var g = loops.removeValue(forKey: key) ?? Group(loop: s.eventLoop)
+            if g.index[ObjectIdentifier(s)] == nil {
+                g.index[ObjectIdentifier(s)] = g.subscribers.count
+                g.subscribers.append(s)
+            }
+            loops[key] = g
         }
 
         mutating func remove(_ s: Subscriber) {
             let key = ObjectIdentifier(s.eventLoop)
-            loops[key]?.subscribers.removeAll { $0 === s }
-            if loops[key]?.subscribers.isEmpty == true { loops[key] = nil }
+            guard var g = loops.removeValue(forKey: key), let i = g.index.removeValue(forKey: ObjectIdentifier(s))
+            else { return }
+            let last = g.subscribers.removeLast()
+            if i < g.subscribers.count {
+                g.subscribers[i] = last
+                g.index[ObjectIdentifier(last)] = i
+            }
+            if !g.subscribers.isEmpty { loops[key] = g }
         }
 
         var isEmpty: Bool { loops.isEmpty }

@@ -85,5 +85,21 @@ import Testing
         #expect(s.topic == defaults.topic && s.group == defaults.group)
         #expect(s.stateDirectory == defaults.stateDirectory && s.checkpointInterval == defaults.checkpointInterval)
         #expect(s.logLevel == defaults.logLevel && s.statusInterval == defaults.statusInterval)
+        #expect(s.httpHost == defaults.httpHost && s.httpPort == defaults.httpPort)
+        let (a, b) = (s.httpLimits, defaults.httpLimits)
+        #expect(a.maxConnections == b.maxConnections && a.idleTimeout == b.idleTimeout)
+        #expect(a.requestsPerSecond == b.requestsPerSecond && a.maxHeaderBytes == b.maxHeaderBytes)
+        #expect(a.webSocketQueue == b.webSocketQueue && s.publishInterval == defaults.publishInterval)
+    }
+
+    @Test func serveSettingsReadTheWebSocketAndHeaderLimits() throws {
+        let s = try ServeSettings(["WS_MIN_INTERVAL": "100ms", "WS_MAX_QUEUE": "64", "HTTP_MAX_HEADER_BYTES": "4096"])
+        #expect(s.publishInterval == 100 && s.httpLimits.webSocketQueue == 64 && s.httpLimits.maxHeaderBytes == 4096)
+        #expect(try ServeSettings(["WS_MIN_INTERVAL": "0"]).pipeline(brokers: "x").publishInterval == 0)
+        for (variable, value) in [("WS_MIN_INTERVAL", "soon"), ("WS_MAX_QUEUE", "0"), ("HTTP_MAX_HEADER_BYTES", "10")] {
+            #expect {
+                try ServeSettings([variable: value])
+            } throws: { ($0 as? ConfigurationError)?.variable == variable }
+        }
     }
 }

@@ -29,36 +29,33 @@ func fanoutBench(connections: Int, tokens: Int, bodyBytes: Int, seconds: Double)
             maxConnections: connections + 100, idleTimeout: 3_600_000, requestsPerSecond: 0, webSocketQueue: 1_000_000),
         threads: 1, board: board)
     let port = try runBlocking { try await server.start(host: "127.0.0.1", port: 0) }
+    // The clients live in a child process: 10,000 clients and their 10,000 server ends
+    // would pass this machine's 20,000 descriptors per process.
     let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    let received = ManagedAtomic()
     let marker = ManagedAtomic()
     let names = (0..<tokens).map { "0xbench\($0)" }
-    let subscribe = "{\"op\":\"subscribe\",\"tokens\":[" + names.map { "\"\($0)\"" }.joined(separator: ",") + "]}"
-
-    // Connect in waves of 500.
-    var channels: [any Channel] = []
-    var i = 0
-    while i < connections {
-        let wave = (i..<min(connections, i + 500)).map { _ in
-            connectClient(group: clientGroup, port: port, subscribe: subscribe, counter: received, marker: nil)
-        }
-        for f in wave { channels.append(try f.wait()) }
-        i += wave.count
-    }
+    let child = Process()
+    child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+    child.arguments = ["fanout-clients"]
+    child.environment = [
+        "FANOUT_PORT": "\(port)", "FANOUT_CONNECTIONS": "\(connections)", "FANOUT_TOKENS": names.joined(separator: ","),
+    ]
+    let toChild = Pipe()
+    let fromChild = Pipe()
+    child.standardInput = toChild
+    child.standardOutput = fromChild
+    try child.run()
+    let lines = LineReaderPipe(fromChild.fileHandleForReading)
+    guard let ready = lines.next(), ready.hasPrefix("ready") else { throw BenchError("clients did not start") }
+    print("  \(ready)")
     let probe = try connectClient(
         group: clientGroup, port: port, subscribe: "{\"op\":\"subscribe\",\"tokens\":[\"0xmarker\"]}", counter: nil,
         marker: marker
     ).wait()
-    // Every client got its snapshots: every subscription is registered.
-    let snapshots = connections * tokens
-    let deadline = Date(timeIntervalSinceNow: 120)
-    while received.value < snapshots && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-    print("  \(connections) clients connected and subscribed (\(received.value) snapshots)")
-    guard received.value >= snapshots else { throw BenchError("subscriptions incomplete") }
+    toChild.fileHandleForWriting.write(Data("go\n".utf8))
 
     let padding = String(repeating: "x", count: max(0, bodyBytes - 40))
     var round = 0
-    let start = received.value
     let began = now()
     while now() - began < seconds {
         round += 1
@@ -73,26 +70,105 @@ func fanoutBench(connections: Int, tokens: Int, bodyBytes: Int, seconds: Double)
                 token: "0xmarker", stats: TokenStats(token: "0xmarker", asOf: 0, lastTrade: nil, windows: []),
                 body: Array("\(round)".utf8), partition: 0, readyAt: at))
         board.publish(stats: updates, trades: [])
-        while marker.value < round { sched_yield() }
+        while marker.value < round { marker.arrived.wait() }
     }
     let elapsed = now() - began
-    let got = received.value - start
+    toChild.fileHandleForWriting.write(Data("stop\n".utf8))
+    guard let counted = lines.next(), let got = Int(counted) else { throw BenchError("clients did not report") }
+    child.waitUntilExit()
     report("fanout rounds", Double(round), "rounds")
     report("fanout messages delivered", Double(got), "messages")
     report("fanout messages/s (decoded by clients)", Double(got) / elapsed, "msg/s")
     report("fanout demanded messages/s", Double(round * tokens * connections) / elapsed, "msg/s")
-    _ = probe
-    for c in channels { c.close(promise: nil) }
+    probe.close(promise: nil)
     try? clientGroup.syncShutdownGracefully()
     runBlocking { await server.stop() }
+}
+
+/// The child of ``fanoutBench(connections:tokens:bodyBytes:seconds:)``: connects the
+/// clients, prints `ready` once every snapshot arrived, counts text frames between `go` and
+/// `stop` on stdin, and prints the count.
+func fanoutClients() throws {
+    let env = ProcessInfo.processInfo.environment
+    let port = Int(env["FANOUT_PORT"]!)!
+    let connections = Int(env["FANOUT_CONNECTIONS"]!)!
+    let names = env["FANOUT_TOKENS"]!.split(separator: ",").map(String.init)
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let received = ManagedAtomic()
+    let subscribe = "{\"op\":\"subscribe\",\"tokens\":[" + names.map { "\"\($0)\"" }.joined(separator: ",") + "]}"
+    var channels: [any Channel] = []
+    var i = 0
+    while i < connections {
+        let wave = (i..<min(connections, i + 500)).map { _ in
+            connectClient(group: group, port: port, subscribe: subscribe, counter: received, marker: nil)
+        }
+        for f in wave { channels.append(try f.wait()) }
+        i += wave.count
+    }
+    let snapshots = connections * names.count
+    let deadline = Date(timeIntervalSinceNow: 120)
+    while received.value < snapshots && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+    print("ready: \(connections) clients subscribed (\(received.value) snapshots)")
+    _ = readLine()  // go
+    let start = received.value
+    _ = readLine()  // stop
+    print(received.value - start)
+    for c in channels { c.close(promise: nil) }
+    try? group.syncShutdownGracefully()
+}
+
+/// Lines from a pipe, blocking.
+final class LineReaderPipe {
+    private let handle: FileHandle
+    private var buffer = Data()
+
+    init(_ handle: FileHandle) { self.handle = handle }
+
+    func next() -> String? {
+        while true {
+            if let nl = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...nl)
+                return line
+            }
+            let chunk = handle.availableData
+            if chunk.isEmpty { return nil }
+            buffer.append(chunk)
+        }
+    }
+}
+
+/// `connections` WebSocket clients of a running `swapstats serve` on `port`, each subscribed
+/// through `/ws` to `tokens`; prints the messages they decoded per second for `seconds`.
+func subscribersBench(port: Int, connections: Int, tokens: [String], seconds: Double) throws {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let received = ManagedAtomic()
+    let subscribe = "{\"op\":\"subscribe\",\"tokens\":[" + tokens.map { "\"\($0)\"" }.joined(separator: ",") + "]}"
+    var channels: [any Channel] = []
+    for _ in 0..<connections {
+        channels.append(
+            try connectClient(group: group, port: port, subscribe: subscribe, counter: received, marker: nil).wait())
+    }
+    print("subscribers: \(connections) connections × \(tokens.count) tokens")
+    let start = received.value
+    let began = now()
+    Thread.sleep(forTimeInterval: seconds)
+    report("messages decoded/s", Double(received.value - start) / (now() - began), "msg/s")
+    for c in channels { c.close(promise: nil) }
+    try? group.syncShutdownGracefully()
 }
 
 /// A counter shared by the client handlers.
 final class ManagedAtomic: Sendable {
     private let storage = Atomic<Int>(0)
-    var value: Int { storage.load(ordering: .relaxed) }
+    /// Signalled by every ``set(_:)``.
+    let arrived = DispatchSemaphore(value: 0)
+    var value: Int { storage.load(ordering: .acquiring) }
     func add(_ n: Int) { storage.add(n, ordering: .relaxed) }
-    func set(_ n: Int) { storage.store(n, ordering: .relaxed) }
+    func set(_ n: Int) {
+        storage.store(n, ordering: .releasing)
+        arrived.signal()
+    }
 }
 
 struct BenchError: Error, CustomStringConvertible {
@@ -105,7 +181,12 @@ func runBlocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) 
     let result = Mutex<Result<T, any Error>?>(nil)
     let done = DispatchSemaphore(value: 0)
     Task {
-        do { result.withLock { $0 = .success(try await work()) } } catch { result.withLock { $0 = .failure(error) } }
+        do {
+            let value = try await work()
+            result.withLock { $0 = .success(value) }
+        } catch {
+            result.withLock { $0 = .failure(error) }
+        }
         done.signal()
     }
     done.wait()

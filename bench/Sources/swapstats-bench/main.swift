@@ -201,6 +201,13 @@ case "memory": memoryBench()
 case "query": queryBench()
 case "decode": decodeBench()
 case "ingest": ingestBench()
+case "subscribers":
+    let env = ProcessInfo.processInfo.environment
+    try subscribersBench(
+        port: Int(env["SUB_PORT"]!)!, connections: Int(env["SUB_CONNECTIONS"] ?? "100")!,
+        tokens: env["SUB_TOKENS"]!.split(separator: ",").map(String.init),
+        seconds: Double(env["SUB_SECONDS"] ?? "20")!)
+case "fanout-clients": try fanoutClients()
 case "fanout":
     let env = ProcessInfo.processInfo.environment
     try fanoutBench(
