@@ -48,6 +48,7 @@ echo "token $token, body $(wc -c <"$work/body.json") bytes"
 nport=$(free_port)
 mkdir -p "$work/nginx/tokens/$token" "$work/nginx/logs"
 cp "$work/body.json" "$work/nginx/tokens/$token/stats"
+chmod -R a+rX "$work"  # nginx workers run as nobody when started by root
 cat >"$work/nginx.conf" <<EOF
 daemon off;
 worker_processes 1;
@@ -56,6 +57,11 @@ error_log $work/nginx/logs/error.log;
 events { worker_connections 4096; }
 http {
     access_log off;
+    client_body_temp_path $work/nginx/tmp;
+    proxy_temp_path $work/nginx/tmp;
+    fastcgi_temp_path $work/nginx/tmp;
+    uwsgi_temp_path $work/nginx/tmp;
+    scgi_temp_path $work/nginx/tmp;
     default_type application/json;
     keepalive_requests 1000000;
     server {
@@ -68,7 +74,9 @@ EOF
 .build/tools/nginx -p "$work/nginx" -c "$work/nginx.conf" &
 pids+=($!)
 sleep 0.5
-cmp <(curl -s "http://127.0.0.1:$nport$path") "$work/body.json" && echo "nginx serves the same bytes"
+curl -s "http://127.0.0.1:$nport$path" >"$work/nginx-body.json"
+cmp "$work/nginx-body.json" "$work/body.json" || { head -c 300 "$work/nginx-body.json"; cat "$work/nginx/logs/error.log"; exit 1; }
+echo "nginx serves the same bytes"
 
 wrk_run() { # name url → "req/s p99"
     wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$2" >"$work/wrk.txt"
@@ -79,7 +87,7 @@ wrk_run() { # name url → "req/s p99"
 h2_run() { # name url
     h2load -c"$CONNECTIONS" -m10 -D"$SECONDS_PER_RUN" "$2" >"$work/h2.txt" 2>&1
     rps=$(awk '/^finished in/ {print $4}' "$work/h2.txt")
-    p99=$(grep -A0 "time for request" "$work/h2.txt" | awk '{print $3" (max "$5")"}')
+    p99=$(awk '/time for request:/ {print $6" (max "$5")"}' "$work/h2.txt")
     printf "%-10s HTTP/2 h2load -c%s -m10: %10s req/s  mean %s\n" "$1" "$CONNECTIONS" "$rps" "$p99"
 }
 for r in $(seq "$ROUNDS"); do

@@ -178,7 +178,10 @@ extension ProtocolSniffer {
             )
         }
         try pipeline.configureHTTPServerPipeline(
-            withServerUpgrade: upgrade, withErrorHandling: false, withEncoderConfiguration: .init(),
+            // Every response header is the server's own (no client value is echoed), so NIO's
+            // outbound header validation would only cost time.
+            withServerUpgrade: upgrade, withErrorHandling: false, withOutboundHeaderValidation: false,
+            withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: decoderLimits)
         try pipeline.addHandlers([responder, handler])
     }
@@ -289,7 +292,8 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func write(_ answer: HTTPAnswer, head: HTTPRequestHead, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
-        for (k, v) in answer.headers.sorted(by: { $0.key < $1.key }) { headers.add(name: k, value: v) }
+        headers.reserveCapacity(answer.headers.count + 2)
+        for (k, v) in answer.headers { headers.add(name: k, value: v) }
         headers.add(name: "content-length", value: "\(answer.body.readableBytes)")
         let keepAlive = isHTTP2 || head.isKeepAlive
         if !isHTTP2 && !keepAlive { headers.add(name: "connection", value: "close") }

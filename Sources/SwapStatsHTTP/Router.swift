@@ -2,6 +2,7 @@ public import CoreMetrics
 import Dispatch
 import NIOCore
 import SwapStatsCore
+import Synchronization
 
 /// Maps a request to an answer (contract §3). Pure routing and validation; data comes from
 /// a ``StatsQuerying``. Errors are problem+json with the right status.
@@ -11,7 +12,7 @@ public struct Router: Sendable {
     public let maxURILength: Int
     /// Renders `/metrics` (Prometheus text format 0.0.4); nil: no such route.
     public let metrics: (@Sendable () -> [UInt8])?
-    private let factory: any MetricsFactory
+    private let meters: RouteMeters
     private let openAPI: ByteBuffer
     /// Accepted `Authorization: Bearer` keys for the data routes; empty: no authentication.
     private let apiKeys: Set<String>
@@ -26,7 +27,7 @@ public struct Router: Sendable {
         self.source = source
         self.maxURILength = maxURILength
         self.metrics = metrics
-        factory = metricsFactory ?? MetricsSystem.factory
+        meters = RouteMeters(factory: metricsFactory ?? MetricsSystem.factory)
         openAPI = ByteBuffer(string: OpenAPIDocument.json(windows: source.windows, bucketStep: source.bucketStep))
     }
 
@@ -68,12 +69,9 @@ public struct Router: Sendable {
     }
 
     private func count(_ answer: HTTPAnswer, route: String, since started: UInt64) {
-        Counter(
-            label: "swapstats_http_requests_total", dimensions: [("route", route), ("status", "\(answer.status)")],
-            factory: factory
-        ).increment()
-        Timer(label: "swapstats_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+        let (counter, timer) = meters.meters(route: route, status: answer.status)
+        counter.increment()
+        timer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
     }
 
     /// What a WebSocket upgrade of `uri` subscribes to, or nil when the request must be
@@ -243,21 +241,26 @@ public struct Router: Sendable {
 
     /// The lowercased token, or nil when it breaks contract §1 (1–128 bytes).
     private func validToken(_ raw: String) -> String? {
-        let token = raw.lowercased()
+        let token = raw.utf8.contains(where: { (0x41...0x5A).contains($0) }) ? raw.lowercased() : raw
         return (1...128).contains(token.utf8.count) ? token : nil
     }
 }
 
 private func split(_ uri: String) -> (path: Substring, query: Substring) {
-    guard let q = uri.firstIndex(of: "?") else { return (Substring(uri), "") }
-    return (uri[..<q], uri[uri.index(after: q)...])
+    guard let q = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (Substring(uri), "") }
+    return (uri[..<q], uri[uri.utf8.index(after: q)...])
 }
 
 /// Path segments, percent-decoded; nil for bad escapes or invalid UTF-8.
 private func decodeSegments(_ path: Substring) -> [String]? {
     var out: [String] = []
-    for part in path.split(separator: "/", omittingEmptySubsequences: true) {
-        guard let s = percentDecoded(part, plusIsSpace: false) else { return nil }
+    out.reserveCapacity(4)
+    let escaped = path.utf8.contains(UInt8(ascii: "%"))
+    for part in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
+        // Most paths have no escape: their segments are already what they say.
+        guard let s = escaped ? percentDecoded(Substring(part), plusIsSpace: false) : String(Substring(part)) else {
+            return nil
+        }
         out.append(s)
     }
     return out
@@ -306,4 +309,26 @@ public enum WebSocketTarget: Sendable, Equatable {
     case token(String, trades: Bool)
     /// `/ws`: tokens the client subscribes to by message.
     case multiplexed
+}
+
+/// The request counter of each (route, status) and the latency timer of each route,
+/// created once: a metrics factory's lookup costs a lock and label checks per call.
+private final class RouteMeters: Sendable {
+    private let factory: any MetricsFactory
+    private let made = Mutex<[String: (Counter, Timer)]>([:])
+
+    init(factory: any MetricsFactory) { self.factory = factory }
+
+    func meters(route: String, status: Int) -> (Counter, Timer) {
+        let key = "\(status) \(route)"
+        if let m = made.withLock({ $0[key] }) { return m }
+        let m = (
+            Counter(
+                label: "swapstats_http_requests_total", dimensions: [("route", route), ("status", "\(status)")],
+                factory: factory),
+            Timer(label: "swapstats_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+        )
+        made.withLock { $0[key] = m }
+        return m
+    }
 }
