@@ -66,6 +66,8 @@ public enum Server {
                   top tokens:   curl '\(base)/tokens/top?window=5m&by=volumeUsd&limit=5'
                   one token:    curl "\(base)/tokens/$(curl -s '\(base)/tokens/top?limit=1' | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')/stats"
                   over HTTP/2:  curl --http2-prior-knowledge '\(base)/tokens/top'
+                  WebSocket:    python3 -m websockets "\(base.replacingOccurrences(of: "http://", with: "ws://"))/tokens/$(curl -s '\(base)/tokens/top?limit=1' | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')/ws?trades=1"
+                                (pip install websockets; or websocat with the same URL)
                   metrics:      curl '\(base)/metrics'
                   API:          \(base)/openapi.json
                 Ctrl-C stops it.

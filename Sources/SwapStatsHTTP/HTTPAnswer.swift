@@ -4,7 +4,9 @@ import SwapStatsCore
 /// A response, independent of the wire protocol (HTTP/1.1 or HTTP/2).
 public struct HTTPAnswer: Sendable, Equatable {
     public var status: Int
-    public var headers: [String: String]
+    public var contentType: String
+    /// Headers besides `content-type` and `content-length` (usually none: no allocation).
+    public var extraHeaders: [String: String]
     /// Shared, not copied: a published stats body goes out as the board holds it.
     public var body: ByteBuffer
 
@@ -12,10 +14,13 @@ public struct HTTPAnswer: Sendable, Equatable {
         status: Int, contentType: String = "application/json", headers: [String: String] = [:], body: ByteBuffer
     ) {
         self.status = status
-        self.headers = headers
-        self.headers["content-type"] = contentType
+        self.contentType = contentType
+        extraHeaders = headers
         self.body = body
     }
+
+    /// Every header but `content-length`.
+    public var headers: [String: String] { extraHeaders.merging(["content-type": contentType]) { $1 } }
 
     public init(status: Int, contentType: String = "application/json", headers: [String: String] = [:], body: [UInt8]) {
         self.init(status: status, contentType: contentType, headers: headers, body: ByteBuffer(bytes: body))

@@ -57,15 +57,40 @@ final class RateLimiter: Sendable {
     }
 }
 
-/// Closes a connection that read nothing for the idle timeout.
-final class IdleCloser: ChannelInboundHandler {
+/// Closes a connection that read nothing for the idle timeout. Inbound only (NIO's
+/// `IdleStateHandler` also sits on every write), with one timer per connection that is
+/// re-armed lazily from the last read.
+final class ReadIdleCloser: ChannelInboundHandler {
     typealias InboundIn = NIOAny
+    private let timeout: TimeAmount
+    private var lastRead = NIODeadline.now()
+    private var check: Scheduled<Void>?
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let e = event as? IdleStateHandler.IdleStateEvent, e == .read {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
+    init(timeout: TimeAmount) { self.timeout = timeout }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        lastRead = .now()
+        arm(context, at: lastRead + timeout)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { check?.cancel() }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        check?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastRead = .now()
+        context.fireChannelRead(data)
+    }
+
+    private func arm(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        check = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = bound.value
+            let due = handler.lastRead + handler.timeout
+            if due <= .now() { context.close(promise: nil) } else { handler.arm(context, at: due) }
         }
     }
 }

@@ -53,7 +53,7 @@ public final class HTTPServer: Sendable {
                 let client = channel.remoteAddress?.ipAddress ?? "unknown"
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
-                        IdleStateHandler(readTimeout: .milliseconds(limits.idleTimeout)), IdleCloser(),
+                        ReadIdleCloser(timeout: .milliseconds(limits.idleTimeout)),
                         ProtocolSniffer(
                             router: router, logger: logger, limiter: limiter, client: client, limits: limits,
                             board: board),
@@ -136,15 +136,16 @@ extension ProtocolSniffer {
     /// HTTP/1.1 with the header limit, problem+json parse errors (431 for oversized headers),
     /// and the WebSocket upgrade of the WebSocket routes.
     private func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations) throws {
-        let handler = RequestHandler(router: router, isHTTP2: false, limiter: limiter, client: client)
-        let responder = ParseErrorResponder()
+        let handler = RequestHandler(
+            router: router, isHTTP2: false, limiter: limiter, client: client,
+            requestTimeout: .milliseconds(limits.idleTimeout))
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
         var upgrade: NIOHTTPServerUpgradeSendableConfiguration?
         if let board {
             let (router, limiter, client, limits) = (self.router, self.limiter, self.client, self.limits)
-            let httpHandlers = NIOLoopBound((handler, responder), eventLoop: pipeline.eventLoop)
+            let httpHandler = NIOLoopBound(handler, eventLoop: pipeline.eventLoop)
             let upgrader = NIOWebSocketServerUpgrader(
                 maxFrameSize: 64 * 1024,
                 shouldUpgrade: { channel, head in
@@ -172,8 +173,7 @@ extension ProtocolSniffer {
                 upgraders: [upgrader],
                 completionHandler: { context in
                     // The upgrader removed NIO's HTTP handlers; ours go too.
-                    context.pipeline.syncOperations.removeHandler(httpHandlers.value.0, promise: nil)
-                    context.pipeline.syncOperations.removeHandler(httpHandlers.value.1, promise: nil)
+                    context.pipeline.syncOperations.removeHandler(httpHandler.value, promise: nil)
                 }
             )
         }
@@ -183,47 +183,7 @@ extension ProtocolSniffer {
             withServerUpgrade: upgrade, withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: decoderLimits)
-        try pipeline.addHandlers([responder, handler])
-    }
-}
-
-/// Answers a request the HTTP/1 parser refused with problem+json before the connection
-/// closes: 431 for headers over the limit, 400 otherwise (NIO's own handler sends an empty 400).
-final class ParseErrorResponder: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
-    private var responding = false
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parse = error as? HTTPParserError else {
-            context.fireErrorCaught(error)
-            return
-        }
-        if !responding {
-            let answer =
-                parse == .headerOverflow
-                ? HTTPAnswer.problem(431, "the request headers are larger than the limit")
-                : HTTPAnswer.problem(400, "the request is not valid HTTP/1.1")
-            var headers = HTTPHeaders([("connection", "close"), ("content-length", "\(answer.body.readableBytes)")])
-            for (k, v) in answer.headers { headers.add(name: k, value: v) }
-            let head = HTTPResponseHead(
-                version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status), headers: headers)
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        }
-        context.fireErrorCaught(error)
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
-        case .head(let h) where h.status.code >= 200: responding = true
-        case .end: responding = false
-        default: break
-        }
-        context.write(data, promise: promise)
+        try pipeline.addHandler(handler)
     }
 }
 
@@ -239,12 +199,28 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let client: String
     private var head: HTTPRequestHead?
     private var bodyBytes = 0
+    /// HTTP/1.1: how long a whole request may take to arrive, from the connection's start or
+    /// the previous response (slowloris: trickled bytes keep a connection from being idle).
+    private let requestTimeout: TimeAmount?
+    private var deadline: Scheduled<Void>?
 
-    init(router: Router, isHTTP2: Bool, limiter: RateLimiter, client: String) {
+    init(router: Router, isHTTP2: Bool, limiter: RateLimiter, client: String, requestTimeout: TimeAmount? = nil) {
         self.router = router
         self.isHTTP2 = isHTTP2
         self.limiter = limiter
         self.client = client
+        self.requestTimeout = requestTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { armDeadline(context) }
+
+    func handlerRemoved(context: ChannelHandlerContext) { deadline?.cancel() }
+
+    private func armDeadline(_ context: ChannelHandlerContext) {
+        guard let requestTimeout else { return }
+        deadline?.cancel()
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: requestTimeout) { channel.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -257,6 +233,8 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            deadline?.cancel()
+            deadline = nil
             guard limiter.allow(client) else {
                 write(
                     .problem(429, "more than the allowed requests per second", headers: ["retry-after": "1"]),
@@ -290,12 +268,28 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func write(_ answer: HTTPAnswer, head: HTTPRequestHead, context: ChannelHandlerContext) {
+    /// A request the HTTP/1 parser refused gets problem+json before the connection closes:
+    /// 431 for headers over the limit, 400 otherwise (NIO's own handler sends an empty 400).
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parse = error as? HTTPParserError {
+            let answer =
+                parse == .headerOverflow
+                ? HTTPAnswer.problem(431, "the request headers are larger than the limit")
+                : HTTPAnswer.problem(400, "the request is not valid HTTP/1.1")
+            write(
+                answer, head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"), context: context, close: true)
+        }
+        context.fireErrorCaught(error)
+    }
+
+    private func write(_ answer: HTTPAnswer, head: HTTPRequestHead, context: ChannelHandlerContext, close: Bool = false)
+    {
         var headers = HTTPHeaders()
-        headers.reserveCapacity(answer.headers.count + 2)
-        for (k, v) in answer.headers { headers.add(name: k, value: v) }
+        headers.reserveCapacity(answer.extraHeaders.count + 3)
+        headers.add(name: "content-type", value: answer.contentType)
+        for (k, v) in answer.extraHeaders { headers.add(name: k, value: v) }
         headers.add(name: "content-length", value: "\(answer.body.readableBytes)")
-        let keepAlive = isHTTP2 || head.isKeepAlive
+        let keepAlive = !close && (isHTTP2 || head.isKeepAlive)
         if !isHTTP2 && !keepAlive { headers.add(name: "connection", value: "close") }
         let status = HTTPResponseStatus(statusCode: answer.status)
         context.write(
@@ -305,6 +299,10 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive { done.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+        if !keepAlive {
+            done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        } else if !isHTTP2 {
+            armDeadline(context)
+        }
     }
 }

@@ -119,6 +119,39 @@ struct LiveServerTests {
         #expect(try curl(["-w", " %{http_code}", "http://127.0.0.1:\(port)/healthz"]).body.hasSuffix(" 200"))
     }
 
+    @Test func aSlowlorisIsClosedAfterTheIdleTimeoutThoughItKeepsSending() async throws {
+        let source = try EngineQueries(events: 100)
+        let server = HTTPServer(
+            router: Router(source: source), logger: Logger(label: "test"), limits: HTTPLimits(idleTimeout: 1_000))
+        let port = try await server.start(host: "127.0.0.1", port: 0)
+        defer { Task { await server.stop() } }
+        // A header byte every 100 ms: never idle, never a whole request.
+        let (out, _) = try runCommand(
+            "/usr/bin/python3",
+            [
+                "-c",
+                """
+                import socket, time
+                s = socket.create_connection(("127.0.0.1", \(port)))
+                s.sendall(b"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-Slow: ")
+                start = time.time()
+                try:
+                    while time.time() - start < 8:
+                        s.sendall(b"a")
+                        time.sleep(0.1)
+                    print("open", 8)
+                except OSError:
+                    print("closed", round(time.time() - start, 1))
+                """,
+            ])
+        let verdict = String(decoding: out, as: UTF8.self)
+        #expect(verdict.hasPrefix("closed"), "\(verdict)")
+        let seconds =
+            Double(verdict.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
+        #expect(seconds >= 0.8 && seconds < 6)
+        #expect(try curl(["-w", " %{http_code}", "http://127.0.0.1:\(port)/healthz"]).body.hasSuffix(" 200"))
+    }
+
     @Test func garbageOnOneConnectionDoesNotDisturbTheNext() async throws {
         let source = try EngineQueries(events: 100)
         let server = HTTPServer(router: Router(source: source), logger: Logger(label: "test"))
