@@ -202,6 +202,9 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// HTTP/1.1: how long a whole request may take to arrive, from the connection's start or
     /// the previous response (slowloris: trickled bytes keep a connection from being idle).
     private let requestTimeout: TimeAmount?
+    /// Since when a request is awaited (nil while one is being answered).
+    private var awaitingSince: NIODeadline?
+    /// One timer per connection, re-armed lazily: no timer work per request.
     private var deadline: Scheduled<Void>?
 
     init(router: Router, isHTTP2: Bool, limiter: RateLimiter, client: String, requestTimeout: TimeAmount? = nil) {
@@ -212,15 +215,26 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.requestTimeout = requestTimeout
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { armDeadline(context) }
+    func handlerAdded(context: ChannelHandlerContext) {
+        guard let requestTimeout else { return }
+        awaitingSince = .now()
+        arm(context, at: awaitingSince! + requestTimeout)
+    }
 
     func handlerRemoved(context: ChannelHandlerContext) { deadline?.cancel() }
 
-    private func armDeadline(_ context: ChannelHandlerContext) {
-        guard let requestTimeout else { return }
-        deadline?.cancel()
-        let channel = context.channel
-        deadline = context.eventLoop.scheduleTask(in: requestTimeout) { channel.close(promise: nil) }
+    private func arm(_ context: ChannelHandlerContext, at when: NIODeadline) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(deadline: when) {
+            let (handler, context) = bound.value
+            guard let timeout = handler.requestTimeout else { return }
+            let due = (handler.awaitingSince ?? .now()) + timeout
+            if handler.awaitingSince != nil && due <= .now() {
+                context.close(promise: nil)
+            } else {
+                handler.arm(context, at: due)
+            }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -233,8 +247,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head else { return }
             self.head = nil
-            deadline?.cancel()
-            deadline = nil
+            awaitingSince = nil
             guard limiter.allow(client) else {
                 write(
                     .problem(429, "more than the allowed requests per second", headers: ["retry-after": "1"]),
@@ -301,8 +314,8 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {
             done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        } else if !isHTTP2 {
-            armDeadline(context)
+        } else if requestTimeout != nil {
+            awaitingSince = .now()
         }
     }
 }
