@@ -69,7 +69,9 @@ struct ShardPublisher {
         if s.pendingSince == 0 { s.pendingSince = changedAt }
         if s.lastPublished == 0 || now >= s.lastPublished + minInterval {
             tokens[token] = s
-            encode(token, engine: engine, readyAt: s.pendingSince, now: now)
+            // A change that waited for its interval is due from the interval's end.
+            let due = s.lastPublished == 0 ? 0 : s.lastPublished + minInterval
+            encode(token, engine: engine, readyAt: max(s.pendingSince, due), now: now)
         } else {
             if !s.queued {
                 s.queued = true
@@ -87,8 +89,14 @@ struct ShardPublisher {
         while let (at, token) = due.pop(notAfter: now) {
             guard var s = tokens[token] else { continue }
             s.queued = false
+            // Published since this entry was queued (a batch found it due first): wait
+            // for the interval of that publication.
+            if s.pendingSince != 0 && now < s.lastPublished + minInterval {
+                s.queued = true
+                due.push(at: s.lastPublished + minInterval, token)
+            }
             tokens[token] = s
-            guard s.pendingSince != 0 else { continue }
+            guard s.pendingSince != 0, !s.queued else { continue }
             if let e = engine(s.partition) {
                 encode(token, engine: e, readyAt: max(s.pendingSince, at), now: now)
             }

@@ -65,6 +65,25 @@ private let ms: UInt64 = 1_000_000
         #expect(publisher.nextDue(now: 1_250 * ms) == nil)
     }
 
+    @Test mutating func aChangeFoundDueByABatchCountsFromTheIntervalsEndAndKeepsTheInterval() {
+        trade("0xa", "1", at: t0, now: 1_000 * ms)
+        trade("0xa", "2", at: t0 + 1, now: 1_100 * ms)  // waits for 1,250 ms
+        #expect(sink.take().count == 1)
+        // A batch at 1,300 ms finds it due before the due queue is looked at.
+        trade("0xa", "3", at: t0 + 2, now: 1_300 * ms)
+        var got = sink.take()
+        #expect(got.count == 1 && got.first?.readyAt == 1_250 * ms)
+        // A change at 1,310 ms waits for 1,550 ms, though a stale due entry says 1,250.
+        trade("0xa", "4", at: t0 + 3, now: 1_310 * ms)
+        publisher.flushDue(now: 1_320 * ms) { _ in engine }
+        publisher.send()
+        #expect(sink.take().isEmpty)
+        publisher.flushDue(now: 1_550 * ms) { _ in engine }
+        publisher.send()
+        got = sink.take()
+        #expect(got.count == 1 && got.first?.stats?.windows[0].txns == 4 && got.first?.readyAt == 1_550 * ms)
+    }
+
     @Test mutating func aNewBucketRepublishesEveryTokenAndForgetsTheExpired() throws {
         trade("0xa", "1", at: t0, now: 1_000 * ms)
         trade("0xb", "2", at: t0 + 1, now: 2_000 * ms)
