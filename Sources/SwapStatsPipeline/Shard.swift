@@ -56,6 +56,7 @@ final class Shard: @unchecked Sendable {
     private var lastTick: Int64 = 0
     private var lastBytesRefresh: Int64 = 0
     private var publisher: ShardPublisher?
+    private let writer: CheckpointWriter
 
     private struct Slot {
         var engine: PartitionEngine
@@ -72,6 +73,7 @@ final class Shard: @unchecked Sendable {
         self.index = index
         self.context = context
         metrics = ShardMetrics(factory: context.metricsFactory)
+        writer = CheckpointWriter(shard: index, context: context, metrics: metrics)
         publisher = context.sink.map {
             ShardPublisher(sink: $0, minInterval: UInt64(context.configuration.publishInterval) * 1_000_000)
         }
@@ -103,6 +105,7 @@ final class Shard: @unchecked Sendable {
                 for (p, slot) in slots { visit(p, slot.engine) }
                 done()
             case .stop(let done)?:
+                writer.drain()
                 done.signal()
                 return
             case nil: break
@@ -200,13 +203,25 @@ final class Shard: @unchecked Sendable {
 
     private func release(_ p: Int32) {
         publisher?.release(p, now: DispatchTime.now().uptimeNanoseconds)
-        guard var slot = slots.removeValue(forKey: p) else { return }
-        if slot.dirty || slot.checkpointedOffset == nil { checkpoint(p, &slot, now: context.wallClock()) }
+        guard let slot = slots.removeValue(forKey: p) else {
+            writer.drain()
+            return
+        }
+        // The final checkpoint is written before the partition goes, after any queued one.
+        if slot.dirty || slot.checkpointedOffset == nil {
+            _ = writer.writeNow(p, engine: slot.engine, lostEvents: slot.lostEvents)
+        } else {
+            writer.drain()
+        }
         _ = status.withLock { $0.removeValue(forKey: p) }
     }
 
     private func tick(_ now: Int64) {
         lastTick = now
+        for (p, w) in writer.takeWritten() where slots[p] != nil {
+            slots[p]!.checkpointedOffset = w.offset
+        }
+        for p in writer.takeFailures() where slots[p] != nil { slots[p]!.dirty = true }
         let refreshBytes = now - lastBytesRefresh >= 1000
         if refreshBytes { lastBytesRefresh = now }
         for p in Array(slots.keys) {
@@ -224,22 +239,12 @@ final class Shard: @unchecked Sendable {
         }
     }
 
-    /// Writes the partition's checkpoint, then commits its offset for lag tools.
+    /// Queues the partition's checkpoint (state and offset) to the writer thread, which
+    /// stores it and then commits the offset for lag tools.
     private func checkpoint(_ p: Int32, _ slot: inout Slot, now: Int64) {
-        let started = DispatchTime.now().uptimeNanoseconds
-        let bytes = PartitionCheckpoint(engine: slot.engine, lostEvents: slot.lostEvents).encoded()
-        do {
-            try context.store.save(bytes, topic: topic, partition: p)
-        } catch {
-            metrics.checkpointFailures.increment()
-            context.logger.error("checkpoint failed: \(error)", metadata: [LogKeys.partition: "\(p)"])
-            return
-        }
-        metrics.checkpointDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
-        slot.checkpointedOffset = slot.engine.nextOffset
+        writer.write(p, engine: slot.engine, lostEvents: slot.lostEvents, wall: now)
         slot.lastCheckpointWall = now
         slot.dirty = false
-        context.commit([TopicPartition(topic: topic, partition: p): slot.engine.nextOffset])
     }
 
     private func publish(_ p: Int32) {
