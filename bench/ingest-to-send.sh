@@ -53,3 +53,4 @@ consumed() { awk '/^swapstats_events_consumed_total/ {print $2}' "$1"; }
 echo "consumed $(python3 -c "print(int(($(consumed "$work/after.txt") - $(consumed "$work/before.txt")) / $SECONDS_MEASURED))") events/s during the window"
 .build/venv/bin/python bench/latency_from_metrics.py "$work/before.txt" "$work/after.txt" swapstats_ingest_to_send_seconds
 wait "${pids[2]}" || true
+echo "producer: $(tail -1 "$work/produce.log")"
