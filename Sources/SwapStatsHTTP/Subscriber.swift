@@ -71,7 +71,7 @@ final class Subscriber: @unchecked Sendable {
 
     private func write(_ m: OutgoingMessage) {
         channel.write(WebSocketFrame(fin: true, opcode: .text, data: m.payload), promise: nil)
-        metrics.statsSent.increment()
+        metrics.sent.increment()
     }
 
     /// Closes with 1008: the client is too far behind.

@@ -157,14 +157,14 @@ final class WebSocketMetrics: Sendable {
     let connections: Gauge
     let open = Atomic<Int>(0)
     /// Messages written to WebSocket clients, every type.
-    let statsSent: Counter
+    let sent: Counter
     let slowClientCloses: Counter
     let replaced: Counter
     let latency: Timer
 
     init(factory: any MetricsFactory) {
         connections = Gauge(label: "swapstats_ws_connections", factory: factory)
-        statsSent = Counter(label: "swapstats_ws_messages_sent_total", factory: factory)
+        sent = Counter(label: "swapstats_ws_messages_sent_total", factory: factory)
         slowClientCloses = Counter(label: "swapstats_ws_slow_client_closes_total", factory: factory)
         replaced = Counter(label: "swapstats_ws_stale_replaced_total", factory: factory)
         latency = Timer(label: "swapstats_ingest_to_send_seconds", factory: factory)

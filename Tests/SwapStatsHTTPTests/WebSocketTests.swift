@@ -176,6 +176,40 @@ struct WebSocketTests {
         #expect(f.counter("swapstats_ws_slow_client_closes_total") == 0)
     }
 
+    @Test func serverPingsKeepAQuietClientAndASilentPeerIsDropped() async throws {
+        let f = try await Fixture(limits: HTTPLimits(idleTimeout: 600))
+        defer { Task { await f.server.stop() } }
+        let token = f.source.engine.allStats()[0].token
+        // python websockets answers pings: 3 s with nothing to read, several idle timeouts.
+        let quiet = try Probe([f.url("/tokens/\(token)/ws"), "--idle", "3"]).result()
+        #expect(quiet.counts == ["snapshot": 1] && quiet.close == nil)
+        // A peer that upgrades and then reads and answers nothing is closed.
+        let (out, _) = try runCommand(
+            "/usr/bin/python3",
+            [
+                "-c",
+                """
+                import socket, time
+                s = socket.create_connection(("127.0.0.1", \(f.port)))
+                s.sendall(b"GET /ws HTTP/1.1\\r\\nHost: x\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\n"
+                          b"Sec-WebSocket-Version: 13\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\n\\r\\n")
+                start = time.time()
+                s.settimeout(10)
+                got = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+                print("closed" if b" 101 " in got else "refused", round(time.time() - start, 1))
+                """,
+            ])
+        let verdict = String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(verdict.hasPrefix("closed"), "\(verdict)")
+        let seconds = Double(verdict.split(separator: " ").last ?? "") ?? -1
+        #expect(seconds >= 0.5 && seconds < 5)
+    }
+
     @Test func refusedUpgradesAndOversizedHeadersGetProblemJSON() async throws {
         let f = try await Fixture(limits: HTTPLimits(maxHeaderBytes: 4096))
         defer { Task { await f.server.stop() } }
