@@ -46,6 +46,10 @@ let package = Package(
             name: "KafkaClient",
             dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]
         ),
+        // hiredis, fenced: a modulemap and a shim header, imported by RedisClient only.
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        // Owns every hiredis context: argv commands, pipelining, reconnects with backoff.
+        .target(name: "RedisClient", dependencies: ["CHiredis"]),
         // Partition ownership, shards, backpressure, checkpoints, dead letters.
         .target(
             name: "SwapStatsPipeline",
@@ -118,6 +122,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "SwapStatsTestSupport"]),
         .testTarget(
             name: "SwapStatsHTTPTests",
             dependencies: [
