@@ -50,6 +50,14 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         // Owns every hiredis context: argv commands, pipelining, reconnects with backoff.
         .target(name: "RedisClient", dependencies: ["CHiredis"]),
+        // Redis as the shared state of several instances: the snapshot publisher (contract §5).
+        .target(
+            name: "SwapStatsRedis",
+            dependencies: [
+                "SwapStatsCore", "RedisClient", .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
         // Partition ownership, shards, backpressure, checkpoints, dead letters.
         .target(
             name: "SwapStatsPipeline",
@@ -88,6 +96,8 @@ let package = Package(
                 "SwapStatsTestSupport",
                 "KafkaClient",
                 "SwapStatsPipeline",
+                "RedisClient",
+                "SwapStatsRedis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -122,7 +132,14 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "SwapStatsTestSupport"]),
+        .testTarget(
+            name: "RedisClientTests",
+            dependencies: [
+                "RedisClient", "SwapStatsRedis", "SwapStatsCore", "SwapStatsTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         .testTarget(
             name: "SwapStatsHTTPTests",
             dependencies: [
@@ -137,6 +154,7 @@ let package = Package(
             name: "SwapStatsAppTests",
             dependencies: [
                 "SwapStatsApp", "SwapStatsCore", "SwapStatsHTTP", "SwapStatsPipeline", "SwapStatsTestSupport",
+                "RedisClient",
             ]
         ),
         // End to end on real processes: `swapstats serve|kafka|replay`, kcat, the mock cluster.
@@ -147,6 +165,7 @@ let package = Package(
                 "SwapStatsTestSupport",
                 "KafkaClient",
                 "SwapStatsPipeline",
+                "RedisClient",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

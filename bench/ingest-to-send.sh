@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/packages.sh
-ensure_packages curl librdkafka-dev pkg-config zlib1g-dev python3-venv
+ensure_packages curl librdkafka-dev pkg-config zlib1g-dev libhiredis-dev python3-venv
 RATE=${RATE:-100000}
 SECONDS_MEASURED=${SECONDS_MEASURED:-20}
 CONNECTIONS=${CONNECTIONS:-100}

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/packages.sh
-ensure_packages wrk nghttp2-client curl librdkafka-dev pkg-config zlib1g-dev
+ensure_packages wrk nghttp2-client curl librdkafka-dev pkg-config zlib1g-dev libhiredis-dev
 extract_tool nginx usr/sbin/nginx
 ROUNDS=${ROUNDS:-2}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}

@@ -70,6 +70,17 @@ public final class RedisConnection {
         return replies
     }
 
+    /// Reads the next reply the server pushes (pub/sub messages after `SUBSCRIBE`), waiting
+    /// up to the command timeout.
+    /// - Throws: ``RedisError/io(_:)`` on a timeout or a broken connection (then dropped).
+    public func nextReply() throws(RedisError) -> RedisReply {
+        let c = try connected()
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(c, &raw) == REDIS_OK, let raw else { throw fail(c) }
+        defer { freeReplyObject(raw) }
+        return Self.copy(raw.assumingMemoryBound(to: redisReply.self))
+    }
+
     /// Closes the connection (the next call reconnects, without backoff).
     public func close() {
         if let context { redisFree(context) }

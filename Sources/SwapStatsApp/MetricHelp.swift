@@ -29,6 +29,10 @@ enum MetricHelp {
         "swapstats_ws_messages_sent_total": "Messages written to WebSocket clients.",
         "swapstats_ws_slow_client_closes_total": "WebSocket clients closed with 1008 for falling too far behind.",
         "swapstats_ws_stale_replaced_total": "Queued stats messages replaced by a newer one for the same token.",
+        "swapstats_redis_publish_seconds": "Time to write one pipelined batch of snapshots to Redis.",
+        "swapstats_redis_publish_batch_size": "Token updates per pipelined Redis batch.",
+        "swapstats_redis_publish_errors_total": "Redis snapshot batches that failed, and commands Redis refused.",
+        "swapstats_redis_dirty_tokens": "Tokens whose newest stats wait to be written to Redis.",
         "swapstats_ingest_to_send_seconds":
             "From a change's consumption from Kafka (or the end of its WS_MIN_INTERVAL wait) to its WebSocket write.",
     ]

@@ -1,6 +1,7 @@
 import Foundation
 import KafkaClient
 public import Logging
+public import RedisClient
 public import SwapStatsCore
 public import SwapStatsHTTP
 public import SwapStatsPipeline
@@ -36,6 +37,8 @@ public struct ServeSettings: Sendable {
     /// `WS_MIN_INTERVAL`: the least time between two published updates of a token (ms, 0 =
     /// every batch).
     public var publishInterval: Int64
+    /// `REDIS_URL`: where published stats are mirrored (nil: nowhere).
+    public var redis: RedisURL?
 
     /// Variables this struct reads itself; other `KAFKA_*` ones go to librdkafka.
     static let kafkaOwn: Set<String> = ["KAFKA_BROKERS", "KAFKA_TOPIC", "KAFKA_GROUP"]
@@ -119,6 +122,13 @@ public struct ServeSettings: Sendable {
             maxHeaderBytes: try count("HTTP_MAX_HEADER_BYTES", default: 16 * 1024, range: 1024...1024 * 1024),
             webSocketQueue: try count("WS_MAX_QUEUE", default: 1_024, range: 1...1_000_000))
         publishInterval = text("WS_MIN_INTERVAL") == "0" ? 0 : try duration("WS_MIN_INTERVAL", default: 250)
+        if let t = text("REDIS_URL") {
+            guard let url = RedisURL(t) else {
+                throw ConfigurationError(
+                    variable: "REDIS_URL", message: "'\(t)' is not redis://[user:password@]host[:port][/db]")
+            }
+            redis = url
+        }
         apiKeys = Set(
             (text("HTTP_API_KEYS") ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty })

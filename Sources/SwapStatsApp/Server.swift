@@ -4,8 +4,10 @@ import KafkaClient
 public import Logging
 import Prometheus
 import ServiceLifecycle
+import SwapStatsCore
 import SwapStatsHTTP
 import SwapStatsPipeline
+import SwapStatsRedis
 import UnixSignals
 
 /// Composes `swapstats serve`: embedded Kafka when no brokers are configured, the ingest
@@ -44,9 +46,17 @@ public enum Server {
         // Shards publish every changed token's encoded stats to the board; HTTP and
         // WebSocket serve from it.
         let board = StatsBoard(rankingLifetime: settings.publishInterval)
+        // With REDIS_URL every update is also mirrored into Redis (contract §5).
+        let mirror = settings.redis.map {
+            RedisSnapshotPublisher(
+                url: $0, local: board, windows: settings.engine.windows.map(\.name), logger: logger)
+        }
         let pipeline = try IngestPipeline(
-            configuration: settings.pipeline(brokers: brokers), store: store, logger: logger, sink: board)
-        services.append(PipelineService(pipeline: pipeline, logger: logger, statusInterval: settings.statusInterval))
+            configuration: settings.pipeline(brokers: brokers), store: store, logger: logger, sink: mirror ?? board)
+        services.append(
+            PipelineService(
+                pipeline: pipeline, logger: logger, statusInterval: settings.statusInterval,
+                afterStop: { mirror?.stop() }))
         let router = Router(
             source: PipelineQueries(pipeline: pipeline, board: board),
             metrics: { MetricHelp.adding(to: registry.emitToBuffer()) },

@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 import SwapStatsApp
 import SwapStatsCore
 import SwapStatsHTTP
@@ -96,7 +97,12 @@ import Testing
         let s = try ServeSettings(["WS_MIN_INTERVAL": "100ms", "WS_MAX_QUEUE": "64", "HTTP_MAX_HEADER_BYTES": "4096"])
         #expect(s.publishInterval == 100 && s.httpLimits.webSocketQueue == 64 && s.httpLimits.maxHeaderBytes == 4096)
         #expect(try ServeSettings(["WS_MIN_INTERVAL": "0"]).pipeline(brokers: "x").publishInterval == 0)
-        for (variable, value) in [("WS_MIN_INTERVAL", "soon"), ("WS_MAX_QUEUE", "0"), ("HTTP_MAX_HEADER_BYTES", "10")] {
+        #expect(try ServeSettings(["REDIS_URL": "redis://u:p@r:6380/2"]).redis?.database == 2)
+        #expect(try ServeSettings([:]).redis == nil)
+        for (variable, value) in [
+            ("WS_MIN_INTERVAL", "soon"), ("WS_MAX_QUEUE", "0"), ("HTTP_MAX_HEADER_BYTES", "10"),
+            ("REDIS_URL", "localhost:6379"),
+        ] {
             #expect {
                 try ServeSettings([variable: value])
             } throws: { ($0 as? ConfigurationError)?.variable == variable }

@@ -1,6 +1,7 @@
 import Foundation
 import KafkaClient
 import Logging
+import RedisClient
 import SwapStatsCore
 import SwapStatsPipeline
 import SwapStatsTestSupport
@@ -50,9 +51,12 @@ private struct Scenario {
         ]
     }
 
-    func serve(_ name: String, brokers: String, group: String = "e2e") throws -> ChildProcess {
+    func serve(_ name: String, brokers: String, group: String = "e2e", extra: [String: String] = [:]) throws
+        -> ChildProcess
+    {
         try ChildProcess(
-            name, arguments: ["serve"], environment: serveEnvironment(brokers: brokers, group: group),
+            name, arguments: ["serve"],
+            environment: serveEnvironment(brokers: brokers, group: group).merging(extra) { $1 },
             directory: directory)
     }
 
@@ -278,7 +282,9 @@ struct EndToEndTests {
         let s = try Scenario("compute", seed: 25)
         let cluster = try EmbeddedKafkaForTests(partitions: s.partitions)
         let file = try s.file("all", 0..<s.messages.count)
-        let serve = try s.serve("serve", brokers: cluster.brokers)
+        // With REDIS_URL the server mirrors every body into a real redis-server.
+        let redisServer = try RedisServer()
+        let serve = try s.serve("serve", brokers: cluster.brokers, extra: ["REDIS_URL": redisServer.url])
         let address = try #require(serve.waitForLine(prefix: "http listening="))
         // A WebSocket subscriber (python websockets) follows the busiest token and its trades.
         let decoder = EventDecoder()
@@ -331,6 +337,15 @@ struct EndToEndTests {
         #expect(metrics["swapstats_http_requests_total{route=/tokens/{token}/stats,status=200}"] == 20)
         #expect(metrics["swapstats_http_requests_total{route=/tokens/{token}/stats,status=404}"] == 1)
         #expect(metrics["swapstats_http_request_duration_seconds_count{route=/tokens/{token}/stats}"] == 21)
+        // Redis holds the same bodies (after at most one coalescing interval).
+        let redis = RedisConnection(url: RedisURL(redisServer.url)!)
+        for token in sample {
+            let served = try httpGet("http://\(address)/tokens/\(token)/stats").body
+            #expect(
+                waitUntil(seconds: 10) {
+                    (try? redis.command(["GET", "swapstats:snap:{\(token)}"]))?.text == served
+                }, "\(token)")
+        }
         let lint = try promtool("http://\(address)/metrics")
         #expect(lint.status == 0, "\(lint.output)")
         // The subscriber got every accepted trade of its token exactly once, and its last
