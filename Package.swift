@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "KafkaClient", targets: ["KafkaClient"]),
         .library(name: "SwapStatsPipeline", targets: ["SwapStatsPipeline"]),
         .library(name: "SwapStatsHTTP", targets: ["SwapStatsHTTP"]),
+        .library(name: "SwapStatsRedis", targets: ["SwapStatsRedis"]),
+        .library(name: "RedisClient", targets: ["RedisClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),

@@ -26,6 +26,8 @@ let package = Package(
                 .product(name: "KafkaClient", package: root),
                 .product(name: "SwapStatsPipeline", package: root),
                 .product(name: "SwapStatsHTTP", package: root),
+                .product(name: "SwapStatsRedis", package: root),
+                .product(name: "RedisClient", package: root),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

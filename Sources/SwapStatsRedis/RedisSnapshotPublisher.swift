@@ -96,7 +96,9 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
         while true {
             let stopping = stopped.load(ordering: .acquiring)
             let batch = dirty.withLock { d -> [StatsUpdate] in
-                let tokens = d.updates.keys.prefix(batchSize)
+                // An array of keys first: a live slice of the keys would make every removal
+                // copy the whole dictionary.
+                let tokens = Array(d.updates.keys.prefix(batchSize))
                 return tokens.map { d.updates.removeValue(forKey: $0)! }
             }
             if batch.isEmpty {

@@ -208,6 +208,8 @@ case "subscribers":
         tokens: env["SUB_TOKENS"]!.split(separator: ",").map(String.init),
         seconds: Double(env["SUB_SECONDS"] ?? "20")!)
 case "fanout-clients": try fanoutClients()
+case "redis-publish":
+    try redisPublishBench(tokens: Int(ProcessInfo.processInfo.environment["REDIS_TOKENS"] ?? "100000")!)
 case "fanout":
     let env = ProcessInfo.processInfo.environment
     try fanoutBench(
