@@ -58,7 +58,8 @@ public enum Server {
                 pipeline: pipeline, logger: logger, statusInterval: settings.statusInterval,
                 afterStop: { mirror?.stop() }))
         let router = Router(
-            source: PipelineQueries(pipeline: pipeline, board: board),
+            source: PipelineQueries(
+                pipeline: pipeline, board: board, remote: settings.redis.map { RedisReader(url: $0) }),
             metrics: { MetricHelp.adding(to: registry.emitToBuffer()) },
             apiKeys: settings.apiKeys)
         let http = HTTPServer(

@@ -142,11 +142,17 @@ public struct Router: Sendable {
                     : .problem(503, "assigned partitions are not restored and consuming yet"))
         case .stats(let raw):
             guard let token = validToken(raw) else { return .now(.problem(400, "a token id is 1–128 bytes")) }
-            guard let body = source.statsBody(token: token) else {
-                return .now(.problem(404, "no trade of \(token) in the largest window"))
+            if let body = source.statsBody(token: token) { return .now(HTTPAnswer(status: 200, body: body)) }
+            guard source.hasRemote else { return .now(.problem(404, "no trade of \(token) in the largest window")) }
+            // Owned by another instance: its snapshot in Redis, the same bytes.
+            let source = self.source
+            return .later {
+                guard let body = await source.remoteStatsBody(token: token) else {
+                    return .problem(404, "no trade of \(token) in the largest window")
+                }
+                return HTTPAnswer(status: 200, body: body)
             }
-            return .now(HTTPAnswer(status: 200, body: body))
-        case .top: return .now(top(parameters))
+        case .top: return top(parameters)
         case .candles(let raw):
             guard let token = validToken(raw) else { return .now(.problem(400, "a token id is 1–128 bytes")) }
             return candles(token: token, parameters)
@@ -192,19 +198,30 @@ public struct Router: Sendable {
         }
     }
 
-    private func top(_ p: [String: String]) -> HTTPAnswer {
+    private func top(_ p: [String: String]) -> Reply {
         let windowName = p["window"] ?? source.windows.first { $0.name == "1h" }?.name ?? source.windows[0].name
         guard source.windows.contains(where: { $0.name == windowName }) else {
-            return .problem(400, "window must be one of \(source.windows.map(\.name).joined(separator: ", "))")
+            return .now(.problem(400, "window must be one of \(source.windows.map(\.name).joined(separator: ", "))"))
         }
         guard let by = RankBy(rawValue: p["by"] ?? "volumeUsd") else {
-            return .problem(400, "by must be one of \(RankBy.allCases.map(\.rawValue).joined(separator: ", "))")
+            return .now(.problem(400, "by must be one of \(RankBy.allCases.map(\.rawValue).joined(separator: ", "))"))
         }
         guard let limit = Int(p["limit"] ?? "20"), (1...1000).contains(limit) else {
-            return .problem(400, "limit must be an integer from 1 to 1000")
+            return .now(.problem(400, "limit must be an integer from 1 to 1000"))
         }
-        let (asOf, tokens) = source.top(window: windowName, by: by, limit: limit)
-        return HTTPAnswer(status: 200, body: StatsJSON.encode(top: tokens, window: windowName, by: by, asOf: asOf))
+        let source = self.source
+        let local: @Sendable () -> HTTPAnswer = {
+            let (asOf, tokens) = source.top(window: windowName, by: by, limit: limit)
+            return HTTPAnswer(status: 200, body: StatsJSON.encode(top: tokens, window: windowName, by: by, asOf: asOf))
+        }
+        guard source.hasRemote else { return .now(local()) }
+        // Across every instance: the sorted sets in Redis (this instance's ranking if Redis is away).
+        return .later {
+            guard let (asOf, tokens) = await source.remoteTop(window: windowName, by: by, limit: limit) else {
+                return local()
+            }
+            return HTTPAnswer(status: 200, body: StatsJSON.encode(top: tokens, window: windowName, by: by, asOf: asOf))
+        }
     }
 
     private func candles(token: String, _ p: [String: String]) -> Reply {

@@ -21,4 +21,18 @@ public protocol StatsQuerying: Sendable {
     /// Candles of `interval` ms (a multiple of the step), newest `limit`, or nil for an
     /// unknown token. Called from a task; it may wait for the owning shard.
     func candles(token: String, interval: Int64, limit: Int) async -> (asOf: Int64, candles: [Candle])?
+    /// Whether tokens this instance does not hold can be read elsewhere (Redis).
+    var hasRemote: Bool { get }
+    /// The stats body of a token another instance owns, or nil. Called from a task.
+    func remoteStatsBody(token: String) async -> ByteBuffer?
+    /// The ranking across every instance, or nil to rank this instance's tokens.
+    func remoteTop(window: String, by: RankBy, limit: Int) async -> (asOf: Int64?, tokens: [RankedToken])?
+}
+
+extension StatsQuerying {
+    public var hasRemote: Bool { false }
+    public func remoteStatsBody(token: String) async -> ByteBuffer? { nil }
+    public func remoteTop(window: String, by: RankBy, limit: Int) async -> (asOf: Int64?, tokens: [RankedToken])? {
+        nil
+    }
 }

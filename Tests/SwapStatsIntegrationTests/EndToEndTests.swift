@@ -202,8 +202,10 @@ struct EndToEndTests {
         #expect(
             try s.replay("replay1", file: s.file("first", 0..<half), brokers: brokers).waitForExit(seconds: 60) == 0)
 
-        let a = try s.serve("serveA", brokers: brokers)
-        let b = try s.serve("serveB", brokers: brokers)
+        // Both mirror into one redis-server, so either answers for every token.
+        let redisServer = try RedisServer()
+        let a = try s.serve("serveA", brokers: brokers, extra: ["REDIS_URL": redisServer.url])
+        let b = try s.serve("serveB", brokers: brokers, extra: ["REDIS_URL": redisServer.url])
         let split = waitUntil(seconds: 40) {
             guard let x = lastAssignment(a.stderr), let y = lastAssignment(b.stderr) else { return false }
             return !x.isEmpty && !y.isEmpty && x.isDisjoint(with: y) && x.union(y) == [0, 1, 2, 3]
@@ -212,6 +214,25 @@ struct EndToEndTests {
             split,
             "A: \(String(describing: lastAssignment(a.stderr))) B: \(String(describing: lastAssignment(b.stderr)))")
         #expect(try s.waitForCheckpoints(brokers: brokers))
+        // Any instance answers for any token, with the same body, whoever owns it.
+        let addressA = try #require(a.waitForLine(prefix: "http listening="))
+        let addressB = try #require(b.waitForLine(prefix: "http listening="))
+        let tokens = try CheckpointedAnswers(
+            store: s.store, partitions: s.partitions, configuration: s.engine,
+            asOf: try #require(FinalAnswers(messages: Array(s.messages[0..<half]), configuration: s.engine).asOf)
+        ).stats.map(\.token)
+        #expect(tokens.count > 50)
+        var servedByBoth = 0
+        for token in tokens.prefix(30) {
+            let fromA = try httpGet("http://\(addressA)/tokens/\(token)/stats")
+            let fromB = try httpGet("http://\(addressB)/tokens/\(token)/stats")
+            #expect(fromA.status == 200 && fromB.status == 200, "\(token)")
+            if fromA.body == fromB.body { servedByBoth += 1 }
+        }
+        #expect(servedByBoth == 30)
+        let topA = try httpGet("http://\(addressA)/tokens/top?window=24h&by=txns&limit=50").body
+        let topB = try httpGet("http://\(addressB)/tokens/top?window=24h&by=txns&limit=50").body
+        #expect(topA.components(separatedBy: "\"tokens\":").last == topB.components(separatedBy: "\"tokens\":").last)
 
         #expect(a.stop() == 0)
         #expect(waitUntil(seconds: 40) { lastAssignment(b.stderr) == [0, 1, 2, 3] })
