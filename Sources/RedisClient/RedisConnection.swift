@@ -81,6 +81,42 @@ public final class RedisConnection {
         return Self.copy(raw.assumingMemoryBound(to: redisReply.self))
     }
 
+    // MARK: Pub/sub without blocking reads
+
+    /// Connects if needed; the socket to `poll` for readability (pub/sub loops).
+    /// - Throws: ``RedisError`` when there is no connection.
+    public func socket() throws(RedisError) -> Int32 { try connected().pointee.fd }
+
+    /// Writes commands without reading their replies (`SUBSCRIBE`, `UNSUBSCRIBE`): the replies
+    /// arrive with the messages, through ``readAvailable()``.
+    public func send(_ commands: [[[UInt8]]]) throws(RedisError) {
+        let c = try connected()
+        for arguments in commands {
+            let status = withArgv(arguments) { argc, argv, lengths in redisAppendCommandArgv(c, argc, argv, lengths) }
+            guard status == REDIS_OK else { throw fail(c) }
+        }
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(c, &done) == REDIS_OK else { throw fail(c) }
+        }
+    }
+
+    /// Reads what the socket has (call when `poll` says it is readable) and returns every
+    /// complete reply in it.
+    public func readAvailable() throws(RedisError) -> [RedisReply] {
+        let c = try connected()
+        guard redisBufferRead(c) == REDIS_OK else { throw fail(c) }
+        var replies: [RedisReply] = []
+        while true {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReplyFromReader(c, &raw) == REDIS_OK else { throw fail(c) }
+            guard let raw else { break }
+            replies.append(Self.copy(raw.assumingMemoryBound(to: redisReply.self)))
+            freeReplyObject(raw)
+        }
+        return replies
+    }
+
     /// Closes the connection (the next call reconnects, without backoff).
     public func close() {
         if let context { redisFree(context) }

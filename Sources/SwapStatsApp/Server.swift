@@ -45,7 +45,16 @@ public enum Server {
         let store = try DirectoryCheckpointStore(directory: settings.stateDirectory)
         // Shards publish every changed token's encoded stats to the board; HTTP and
         // WebSocket serve from it.
-        let board = StatsBoard(rankingLifetime: settings.publishInterval)
+        // With REDIS_URL: other instances' tokens are read from Redis (snapshots, rankings)
+        // and followed through its pub/sub for WebSocket subscribers here.
+        let reader = settings.redis.map { RedisReader(url: $0) }
+        let boardRef = BoardRef()
+        let subscriber = settings.redis.map {
+            RedisSubscriber(url: $0, logger: logger) { token, body in boardRef.board?.remoteUpdate(token: token, body: body) }
+        }
+        let remote = zip(subscriber, reader).map { RedisRemoteTokens(subscriber: $0, reader: $1) }
+        let board = StatsBoard(rankingLifetime: settings.publishInterval, remote: remote)
+        boardRef.board = board
         // With REDIS_URL every update is also mirrored into Redis (contract §5).
         let mirror = settings.redis.map {
             RedisSnapshotPublisher(
@@ -56,10 +65,13 @@ public enum Server {
         services.append(
             PipelineService(
                 pipeline: pipeline, logger: logger, statusInterval: settings.statusInterval,
-                afterStop: { mirror?.stop() }))
+                afterStop: {
+                    mirror?.stop()
+                    subscriber?.stop()
+                }))
         let router = Router(
             source: PipelineQueries(
-                pipeline: pipeline, board: board, remote: settings.redis.map { RedisReader(url: $0) }),
+                pipeline: pipeline, board: board, remote: reader),
             metrics: { MetricHelp.adding(to: registry.emitToBuffer()) },
             apiKeys: settings.apiKeys)
         let http = HTTPServer(

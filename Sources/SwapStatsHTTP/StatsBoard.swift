@@ -1,3 +1,4 @@
+import Dispatch
 public import NIOCore
 public import SwapStatsCore
 import Synchronization
@@ -12,6 +13,8 @@ public final class StatsBoard: SnapshotSink {
     public let tradeWatch = TradeWatch()
     /// Fans updates out to WebSocket subscribers.
     public let hub: SubscriptionHub
+    /// Tokens other instances own (nil: this instance alone).
+    public let remote: (any RemoteTokens)?
     private let stripes: [Stripe]
     private let rankings = Mutex<[String: Ranking]>([:])
     /// How long a computed ranking is reused (nanoseconds).
@@ -37,8 +40,9 @@ public final class StatsBoard: SnapshotSink {
 
     /// - Parameter rankingLifetime: milliseconds a `/tokens/top` ranking is reused
     ///   (`WS_MIN_INTERVAL`: rankings move no faster than the stats behind them).
-    public init(hub: SubscriptionHub = SubscriptionHub(), rankingLifetime: Int64 = 250) {
+    public init(hub: SubscriptionHub = SubscriptionHub(), rankingLifetime: Int64 = 250, remote: (any RemoteTokens)? = nil) {
         self.hub = hub
+        self.remote = remote
         self.rankingLifetime = UInt64(max(0, rankingLifetime)) * 1_000_000
         stripes = (0..<64).map { _ in Stripe() }
     }
@@ -61,6 +65,14 @@ public final class StatsBoard: SnapshotSink {
             }
         }
         hub.deliver(stats: published, trades: trades)
+    }
+
+    /// An update of a token another instance owns, for this instance's WebSocket
+    /// subscribers. Ignored while the token is on this board: its own updates go out
+    /// directly, and Redis only echoes them later.
+    public func remoteUpdate(token: String, body: [UInt8]) {
+        guard entry(token) == nil else { return }
+        hub.deliver(stats: [(token, ByteBuffer(bytes: body), DispatchTime.now().uptimeNanoseconds)], trades: [])
     }
 
     /// The token's published state, or nil when it has no trade in the largest window.

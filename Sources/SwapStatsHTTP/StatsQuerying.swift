@@ -36,3 +36,13 @@ extension StatsQuerying {
         nil
     }
 }
+
+/// Tokens other instances own, for WebSocket subscribers here (the App backs it with Redis
+/// pub/sub and snapshots). Their updates arrive through ``StatsBoard/remoteUpdate(token:body:)``.
+public protocol RemoteTokens: Sendable {
+    /// Someone here follows `token` (reference-counted).
+    func watch(_ token: String)
+    func unwatch(_ token: String)
+    /// The token's current snapshot body, or nil.
+    func snapshot(_ token: String) async -> ByteBuffer?
+}

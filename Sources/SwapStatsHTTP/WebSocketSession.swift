@@ -45,7 +45,10 @@ final class WebSocketSession: ChannelInboundHandler {
         pings?.cancel()
         guard let s = subscriber else { return }
         subscriber = nil
-        for t in stats { hub.unsubscribe(s, from: t, trades: false) }
+        for t in stats {
+            hub.unsubscribe(s, from: t, trades: false)
+            board.remote?.unwatch(t)
+        }
         for t in trades {
             hub.unsubscribe(s, from: t, trades: true)
             board.tradeWatch.remove(t)
@@ -117,17 +120,37 @@ final class WebSocketSession: ChannelInboundHandler {
     private func subscribe(_ tokens: [String], trades withTrades: Bool) {
         guard let s = subscriber else { return }
         for token in tokens {
-            if stats.insert(token).inserted { hub.subscribe(s, to: token, trades: false) }
+            if stats.insert(token).inserted {
+                hub.subscribe(s, to: token, trades: false)
+                // Updates of the token reach this instance whichever instance owns it.
+                board.remote?.watch(token)
+            }
             if withTrades && trades.insert(token).inserted {
                 hub.subscribe(s, to: token, trades: true)
                 board.tradeWatch.add(token)
             }
-            let body = board.entry(token)?.body
-            _ = s.send(
-                OutgoingMessage(
-                    kind: .snapshot, token: token, payload: OutgoingMessage.encode("snapshot", token, body), readyAt: 0)
-            )
+            if let body = board.entry(token)?.body {
+                sendSnapshot(token, body)
+            } else if let remote = board.remote {
+                // Owned elsewhere (or unknown): its snapshot from Redis, when it comes.
+                let session = NIOLoopBound(self, eventLoop: s.eventLoop)
+                let loop = s.eventLoop
+                Task {
+                    let body = await remote.snapshot(token)
+                    loop.execute { session.value.sendSnapshot(token, body) }
+                }
+            } else {
+                sendSnapshot(token, nil)
+            }
         }
+        s.flush()
+    }
+
+    private func sendSnapshot(_ token: String, _ body: ByteBuffer?) {
+        guard let s = subscriber, stats.contains(token) else { return }
+        _ = s.send(
+            OutgoingMessage(
+                kind: .snapshot, token: token, payload: OutgoingMessage.encode("snapshot", token, body), readyAt: 0))
         s.flush()
     }
 
@@ -135,7 +158,10 @@ final class WebSocketSession: ChannelInboundHandler {
     private func unsubscribe(_ tokens: [String], trades onlyTrades: Bool?) {
         guard let s = subscriber else { return }
         for token in tokens {
-            if onlyTrades != true, stats.remove(token) != nil { hub.unsubscribe(s, from: token, trades: false) }
+            if onlyTrades != true, stats.remove(token) != nil {
+                hub.unsubscribe(s, from: token, trades: false)
+                board.remote?.unwatch(token)
+            }
             if trades.remove(token) != nil {
                 hub.unsubscribe(s, from: token, trades: true)
                 board.tradeWatch.remove(token)

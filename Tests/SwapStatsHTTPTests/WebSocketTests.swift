@@ -6,6 +6,7 @@ import NIOCore
 import SwapStatsCore
 import SwapStatsHTTP
 import SwapStatsTestSupport
+import Synchronization
 import Testing
 
 private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -210,6 +211,35 @@ struct WebSocketTests {
         #expect(seconds >= 0.5 && seconds < 5)
     }
 
+    @Test func tokensOwnedElsewhereGetTheirSnapshotAndUpdatesThroughTheRemote() async throws {
+        let remote = FakeRemote(snapshot: ByteBuffer(string: "{\"remote\":1}"))
+        let source = try EngineQueries()
+        let metrics = TestMetrics()
+        let board = StatsBoard(hub: SubscriptionHub(metricsFactory: metrics), rankingLifetime: 0, remote: remote)
+        let local = source.engine.allStats()[0]
+        board.publish(stats: [update(local)], trades: [])
+        let server = HTTPServer(
+            router: Router(source: Queries(source: source, board: board)), logger: Logger(label: "test"), board: board)
+        let port = try await server.start(host: "127.0.0.1", port: 0)
+        defer { Task { await server.stop() } }
+        let probe = Probe([
+            "ws://127.0.0.1:\(port)/ws", "--send", #"{"op":"subscribe","tokens":["0xelsewhere","\#(local.token)"]}"#,
+            "--count", "4", "--idle", "30",
+        ])
+        #expect(
+            waitUntil(seconds: 30) { (try? metrics.expectCounter("swapstats_ws_messages_sent_total").totalValue) == 2 })
+        #expect(remote.watched.withLock { $0 } == ["0xelsewhere": 1, local.token: 1])
+        // An update from elsewhere reaches the subscriber; an echo of a local token does not.
+        board.remoteUpdate(token: local.token, body: Array("{\"echo\":1}".utf8))
+        board.remoteUpdate(token: "0xelsewhere", body: Array("{\"remote\":2}".utf8))
+        board.publish(stats: [update(local)], trades: [])
+        let s = try probe.result()
+        #expect(s.counts == ["snapshot": 2, "stats": 2])
+        #expect(s.last["0xelsewhere"] == "{\"remote\":2}")
+        #expect(s.last[local.token] == String(decoding: StatsJSON.encode(local), as: UTF8.self))
+        #expect(waitUntil(seconds: 10) { remote.watched.withLock { $0 }.isEmpty })
+    }
+
     @Test func refusedUpgradesAndOversizedHeadersGetProblemJSON() async throws {
         let f = try await Fixture(limits: HTTPLimits(maxHeaderBytes: 4096))
         defer { Task { await f.server.stop() } }
@@ -236,4 +266,19 @@ struct WebSocketTests {
         #expect(huge.contains("application/problem+json") && huge.contains("\"status\":431"))
         #expect(try curl(["\(base)/healthz"]).hasPrefix("HTTP/1.1 200"))
     }
+}
+
+/// Another instance's tokens, as a test double of the Redis-backed remote.
+private final class FakeRemote: RemoteTokens {
+    let body: ByteBuffer
+    let watched = Mutex<[String: Int]>([:])
+    init(snapshot: ByteBuffer) { body = snapshot }
+    func watch(_ token: String) { watched.withLock { $0[token, default: 0] += 1 } }
+    func unwatch(_ token: String) {
+        watched.withLock { w in
+            w[token, default: 0] -= 1
+            if w[token] == 0 { w[token] = nil }
+        }
+    }
+    func snapshot(_ token: String) async -> ByteBuffer? { token == "0xelsewhere" ? body : nil }
 }

@@ -233,6 +233,29 @@ struct EndToEndTests {
         let topA = try httpGet("http://\(addressA)/tokens/top?window=24h&by=txns&limit=50").body
         let topB = try httpGet("http://\(addressB)/tokens/top?window=24h&by=txns&limit=50").body
         #expect(topA.components(separatedBy: "\"tokens\":").last == topB.components(separatedBy: "\"tokens\":").last)
+        // A WebSocket subscriber on A to a token B owns gets its snapshot from Redis.
+        let ownedByB = try #require(lastAssignment(b.stderr)).sorted()
+        var remoteToken: String?
+        for p in ownedByB where remoteToken == nil {
+            if let bytes = try s.store.load(topic: "swaps", partition: p) {
+                remoteToken = try PartitionCheckpoint(decoding: bytes).restore(configuration: s.engine).allStats()
+                    .first?.token
+            }
+        }
+        let token = try #require(remoteToken)
+        let probe = try ChildProcess(
+            "ws", executable: root.appendingPathComponent(".build/venv/bin/python").path,
+            arguments: [
+                root.appendingPathComponent("scripts/ws_probe.py").path, "ws://\(addressA)/tokens/\(token)/ws",
+                "--count",
+                "1", "--idle", "20",
+            ], directory: s.directory)
+        #expect(probe.waitForExit(seconds: 60) == 0)
+        let snapshot = probe.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let fromB = try httpGet("http://\(addressB)/tokens/\(token)/stats").body
+        #expect(
+            snapshot.contains(#""snapshot": 1"#)
+                && snapshot.contains(fromB.replacingOccurrences(of: "\"", with: "\\\"")))
 
         #expect(a.stop() == 0)
         #expect(waitUntil(seconds: 40) { lastAssignment(b.stderr) == [0, 1, 2, 3] })
