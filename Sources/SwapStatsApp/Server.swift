@@ -50,7 +50,9 @@ public enum Server {
         let reader = settings.redis.map { RedisReader(url: $0) }
         let boardRef = BoardRef()
         let subscriber = settings.redis.map {
-            RedisSubscriber(url: $0, logger: logger) { token, body in boardRef.board?.remoteUpdate(token: token, body: body) }
+            RedisSubscriber(url: $0, logger: logger) { token, body in
+                boardRef.board?.remoteUpdate(token: token, body: body)
+            }
         }
         let remote = zip(subscriber, reader).map { RedisRemoteTokens(subscriber: $0, reader: $1) }
         let board = StatsBoard(rankingLifetime: settings.publishInterval, remote: remote)

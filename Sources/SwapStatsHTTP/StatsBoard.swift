@@ -40,7 +40,9 @@ public final class StatsBoard: SnapshotSink {
 
     /// - Parameter rankingLifetime: milliseconds a `/tokens/top` ranking is reused
     ///   (`WS_MIN_INTERVAL`: rankings move no faster than the stats behind them).
-    public init(hub: SubscriptionHub = SubscriptionHub(), rankingLifetime: Int64 = 250, remote: (any RemoteTokens)? = nil) {
+    public init(
+        hub: SubscriptionHub = SubscriptionHub(), rankingLifetime: Int64 = 250, remote: (any RemoteTokens)? = nil
+    ) {
         self.hub = hub
         self.remote = remote
         self.rankingLifetime = UInt64(max(0, rankingLifetime)) * 1_000_000
