@@ -24,7 +24,7 @@ final class BoardRef: Sendable {
 }
 
 /// Both values, or nil.
-func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+func bothOrNil<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
     guard let a, let b else { return nil }
     return (a, b)
 }

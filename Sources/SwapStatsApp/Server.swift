@@ -54,7 +54,7 @@ public enum Server {
                 boardRef.board?.remoteUpdate(token: token, body: body)
             }
         }
-        let remote = zip(subscriber, reader).map { RedisRemoteTokens(subscriber: $0, reader: $1) }
+        let remote = bothOrNil(subscriber, reader).map { RedisRemoteTokens(subscriber: $0, reader: $1) }
         let board = StatsBoard(rankingLifetime: settings.publishInterval, remote: remote)
         boardRef.board = board
         // With REDIS_URL every update is also mirrored into Redis (contract §5).
