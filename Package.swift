@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "SwapStatsRedis",
             dependencies: [
-                "SwapStatsCore", "RedisClient", .product(name: "Logging", package: "swift-log"),
+                "SwapStatsCore", "SwapStatsPipeline", "RedisClient", .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(
             name: "RedisClientTests",
             dependencies: [
-                "RedisClient", "SwapStatsRedis", "SwapStatsCore", "SwapStatsTestSupport",
+                "RedisClient", "SwapStatsRedis", "SwapStatsCore", "SwapStatsTestSupport", "SwapStatsPipeline",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
@@ -168,6 +168,7 @@ let package = Package(
                 "KafkaClient",
                 "SwapStatsPipeline",
                 "RedisClient",
+                "SwapStatsRedis",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

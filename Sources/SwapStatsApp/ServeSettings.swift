@@ -39,6 +39,8 @@ public struct ServeSettings: Sendable {
     public var publishInterval: Int64
     /// `REDIS_URL`: where published stats are mirrored (nil: nowhere).
     public var redis: RedisURL?
+    /// `CHECKPOINT_STORE`: `directory` (`STATE_DIR`, the default) or `redis` (needs `REDIS_URL`).
+    public var checkpointsInRedis = false
 
     /// Variables this struct reads itself; other `KAFKA_*` ones go to librdkafka.
     static let kafkaOwn: Set<String> = ["KAFKA_BROKERS", "KAFKA_TOPIC", "KAFKA_GROUP"]
@@ -128,6 +130,16 @@ public struct ServeSettings: Sendable {
                     variable: "REDIS_URL", message: "'\(t)' is not redis://[user:password@]host[:port][/db]")
             }
             redis = url
+        }
+        switch text("CHECKPOINT_STORE")?.lowercased() {
+        case nil, "directory": break
+        case "redis":
+            guard redis != nil else {
+                throw ConfigurationError(variable: "CHECKPOINT_STORE", message: "'redis' needs REDIS_URL")
+            }
+            checkpointsInRedis = true
+        case let other?:
+            throw ConfigurationError(variable: "CHECKPOINT_STORE", message: "'\(other)' is not one of directory|redis")
         }
         apiKeys = Set(
             (text("HTTP_API_KEYS") ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }

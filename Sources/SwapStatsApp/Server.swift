@@ -42,7 +42,12 @@ public enum Server {
         // The embedded broker must outlive every client handle (a librdkafka handle whose
         // broker vanished first can hang in its destroy).
         defer { withExtendedLifetime(cluster) {} }
-        let store = try DirectoryCheckpointStore(directory: settings.stateDirectory)
+        let store: any CheckpointStore =
+            if let url = settings.redis, settings.checkpointsInRedis {
+                RedisCheckpointStore(url: url)
+            } else {
+                try DirectoryCheckpointStore(directory: settings.stateDirectory)
+            }
         // Shards publish every changed token's encoded stats to the board; HTTP and
         // WebSocket serve from it.
         // With REDIS_URL: other instances' tokens are read from Redis (snapshots, rankings)

@@ -89,12 +89,15 @@ public enum CheckpointError: Error, Sendable, Equatable, CustomStringConvertible
     case unusable(String)
     /// The store could not read or write.
     case io(String)
+    /// Another instance claimed the partition after this one loaded it: the write was refused.
+    case fenced(String)
 
     public var description: String {
         switch self {
         case .corrupt(let m): "corrupt checkpoint: \(m)"
         case .unusable(let m): "unusable checkpoint: \(m)"
         case .io(let m): "checkpoint i/o: \(m)"
+        case .fenced(let m): "checkpoint fenced: \(m)"
         }
     }
 }

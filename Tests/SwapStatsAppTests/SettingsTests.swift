@@ -99,9 +99,10 @@ import Testing
         #expect(try ServeSettings(["WS_MIN_INTERVAL": "0"]).pipeline(brokers: "x").publishInterval == 0)
         #expect(try ServeSettings(["REDIS_URL": "redis://u:p@r:6380/2"]).redis?.database == 2)
         #expect(try ServeSettings([:]).redis == nil)
+        #expect(try ServeSettings(["REDIS_URL": "redis://r", "CHECKPOINT_STORE": "redis"]).checkpointsInRedis)
         for (variable, value) in [
             ("WS_MIN_INTERVAL", "soon"), ("WS_MAX_QUEUE", "0"), ("HTTP_MAX_HEADER_BYTES", "10"),
-            ("REDIS_URL", "localhost:6379"),
+            ("REDIS_URL", "localhost:6379"), ("CHECKPOINT_STORE", "redis"), ("CHECKPOINT_STORE", "s3"),
         ] {
             #expect {
                 try ServeSettings([variable: value])

@@ -4,6 +4,7 @@ import Logging
 import RedisClient
 import SwapStatsCore
 import SwapStatsPipeline
+import SwapStatsRedis
 import SwapStatsTestSupport
 import Testing
 
@@ -20,9 +21,12 @@ private struct Scenario {
     let partitions = 4
     let messages: [SwapTraffic.Message]
     let engine: EngineConfiguration
-    let store: DirectoryCheckpointStore
+    /// Where the servers' checkpoints are read from (without claiming them).
+    let store: any CheckpointStore
+    /// With a Redis server: the servers keep their checkpoints there (`CHECKPOINT_STORE=redis`).
+    let redis: RedisServer?
 
-    init(_ name: String, seed: UInt64, events: Int = 12_000) throws {
+    init(_ name: String, seed: UInt64, events: Int = 12_000, redis: RedisServer? = nil) throws {
         directory = NSTemporaryDirectory() + "swapstats-e2e-\(name)-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var t = SwapTraffic(
@@ -30,7 +34,12 @@ private struct Scenario {
             duplicateShare: 0.05, lateShare: 0.01, invalidShare: 0.01)
         messages = t.take(events)
         engine = try EngineConfiguration.fromEnvironment(["CLOCK": "event", "IDLE_FLUSH": "200ms"])
-        store = try DirectoryCheckpointStore(directory: directory + "/state")
+        self.redis = redis
+        if let redis {
+            store = RedisCheckpointStore(url: RedisURL(redis.url)!, claims: false)
+        } else {
+            store = try DirectoryCheckpointStore(directory: directory + "/state")
+        }
     }
 
     /// Writes messages `range` as a JSON-lines file; returns its path.
@@ -48,7 +57,7 @@ private struct Scenario {
             "CHECKPOINT_INTERVAL": "300ms", "CLOCK": "event", "IDLE_FLUSH": "200ms", "SHARDS": "2",
             "KAFKA_SESSION_TIMEOUT_MS": "6000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500", "STATUS_INTERVAL": "0",
             "LOG_LEVEL": "info", "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0",
-        ]
+        ].merging(redis.map { ["REDIS_URL": $0.url, "CHECKPOINT_STORE": "redis"] } ?? [:]) { $1 }
     }
 
     func serve(_ name: String, brokers: String, group: String = "e2e", extra: [String: String] = [:]) throws
@@ -166,8 +175,9 @@ private func lastAssignment(_ log: String) -> Set<Int32>? {
 
 @Suite(.serialized, .timeLimit(.minutes(4)))
 struct EndToEndTests {
-    @Test func killNineMidStreamThenRestartOnTheSameStateIsExact() throws {
-        let s = try Scenario("kill9", seed: 21)
+    @Test(arguments: [false, true])
+    func killNineMidStreamThenRestartOnTheSameStateIsExact(checkpointsInRedis: Bool) throws {
+        let s = try Scenario("kill9", seed: 21, redis: checkpointsInRedis ? RedisServer() : nil)
         let cluster = try EmbeddedKafkaForTests(partitions: s.partitions)
         let half = s.messages.count / 2
         let first = try s.file("first", 0..<half)
@@ -193,8 +203,9 @@ struct EndToEndTests {
         try s.verify()
     }
 
-    @Test func twoConsumersSplitThePartitionsAndHandOverOnExit() throws {
-        let s = try Scenario("group", seed: 22)
+    @Test(arguments: [false, true])
+    func twoConsumersSplitThePartitionsAndHandOverOnExit(checkpointsInRedis: Bool) throws {
+        let s = try Scenario("group", seed: 22, redis: checkpointsInRedis ? RedisServer() : nil)
         // The broker is `swapstats kafka` in its own process.
         let broker = try ChildProcess("kafka", arguments: ["kafka", "--partitions", "4"], directory: s.directory)
         let brokers = try #require(broker.waitForLine(prefix: "kafka bootstrap="))
@@ -203,7 +214,7 @@ struct EndToEndTests {
             try s.replay("replay1", file: s.file("first", 0..<half), brokers: brokers).waitForExit(seconds: 60) == 0)
 
         // Both mirror into one redis-server, so either answers for every token.
-        let redisServer = try RedisServer()
+        let redisServer = try s.redis ?? RedisServer()
         let a = try s.serve("serveA", brokers: brokers, extra: ["REDIS_URL": redisServer.url])
         let b = try s.serve("serveB", brokers: brokers, extra: ["REDIS_URL": redisServer.url])
         let split = waitUntil(seconds: 40) {
