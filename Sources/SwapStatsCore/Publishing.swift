@@ -15,13 +15,19 @@ public struct StatsUpdate: Sendable {
     /// due: its change was consumed and `WS_MIN_INTERVAL` allowed it. The ingest → send
     /// latency starts here.
     public let readyAt: UInt64
+    /// A removal because the partition left this instance (not because the token left the
+    /// window): the new owner publishes the token, so shared stores keep it.
+    public let released: Bool
 
-    public init(token: String, stats: TokenStats?, body: [UInt8], partition: Int32, readyAt: UInt64) {
+    public init(
+        token: String, stats: TokenStats?, body: [UInt8], partition: Int32, readyAt: UInt64, released: Bool = false
+    ) {
         self.token = token
         self.stats = stats
         self.body = body
         self.partition = partition
         self.readyAt = readyAt
+        self.released = released
     }
 }
 

@@ -114,14 +114,14 @@ struct ShardPublisher {
         tokens[token]?.pendingSince = 0
     }
 
-    private mutating func forget(_ token: String, partition p: Int32, now: UInt64) {
+    private mutating func forget(_ token: String, partition p: Int32, now: UInt64, released: Bool = false) {
         tokens[token] = nil
-        stats.append(StatsUpdate(token: token, stats: nil, body: [], partition: p, readyAt: now))
+        stats.append(StatsUpdate(token: token, stats: nil, body: [], partition: p, readyAt: now, released: released))
     }
 
     /// Forgets every token of a partition that left this shard.
     mutating func release(_ p: Int32, now: UInt64) {
-        for (token, s) in tokens where s.partition == p { forget(token, partition: p, now: now) }
+        for (token, s) in tokens where s.partition == p { forget(token, partition: p, now: now, released: true) }
         asOfs[p] = nil
     }
 

@@ -81,10 +81,14 @@ public final class RedisCheckpointStore: CheckpointStore, @unchecked Sendable {
         _ = try run([b("RENAME"), b(key), b("\(key):corrupt-\(stamp)")])
     }
 
-    /// Replaces the hash when the caller's epoch is still the partition's.
+    /// Replaces the hash unless a newer owner claimed the partition (a larger epoch). Owners'
+    /// epochs only grow, so a Redis that lost recent writes (a restart without `appendfsync
+    /// always`) takes the newest owner's state again instead of fencing it forever.
     private static let replace = """
         local current = tonumber(redis.call('GET', KEYS[2]) or '0')
-        if current ~= tonumber(ARGV[1]) then return redis.error_reply('FENCED epoch ' .. current) end
+        local mine = tonumber(ARGV[1])
+        if mine < current then return redis.error_reply('FENCED epoch ' .. current) end
+        if mine > current then redis.call('SET', KEYS[2], mine) end
         redis.call('DEL', KEYS[1])
         for i = 2, #ARGV do redis.call('HSET', KEYS[1], 'c' .. (i - 2), ARGV[i]) end
         redis.call('HSET', KEYS[1], 'n', #ARGV - 1)

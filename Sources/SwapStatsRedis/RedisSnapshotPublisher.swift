@@ -11,7 +11,8 @@ import Synchronization
 /// - `SET swapstats:snap:{token} <body> EX <ttl>` and `PUBLISH swapstats:upd:{token} <body>`;
 /// - `ZADD swapstats:rank:{window}:{by} <value> <token>` for every window and ranking, or
 ///   `ZREM` when the window has no value (and for a token that left);
-/// - a token that left: `DEL` of its snapshot.
+/// - a token that left the largest window: `DEL` of its snapshot. A token whose partition
+///   moved to another instance is left to its new owner (and its pending write dropped).
 ///
 /// Updates are coalesced per token (the newest wins) into a dirty set that one thread of its
 /// own drains in pipelined batches. While Redis is down the set holds at most one entry per
@@ -74,7 +75,15 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
         local.publish(stats: stats, trades: trades)
         guard !stats.isEmpty else { return }
         let depth = dirty.withLock { d in
-            for u in stats { d.updates[u.token] = u }
+            for u in stats {
+                if u.released {
+                    // The partition moved: its new owner writes the token now; ours must not
+                    // land after theirs.
+                    d.updates[u.token] = nil
+                } else {
+                    d.updates[u.token] = u
+                }
+            }
             return d.updates.count
         }
         metrics.depth.record(depth)

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import RedisClient
 import SwapStatsCore
@@ -79,7 +80,14 @@ struct RedisSnapshotPublisherTests {
                     .string(bytes("message")), .string(bytes("swapstats:upd:{\(first.token)}")),
                     .string(StatsJSON.encode(first)),
                 ]))
-        // A token that left is removed from the snapshots and every ranking.
+        // A token whose partition moved away stays: its new owner writes it.
+        publisher.publish(
+            stats: [StatsUpdate(token: first.token, stats: nil, body: [], partition: 0, readyAt: 0, released: true)],
+            trades: [])
+        #expect(publisher.dirtyTokens == 0)
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(try redis.command(["GET", "swapstats:snap:{\(first.token)}"]) == .string(StatsJSON.encode(first)))
+        // A token that left the largest window is removed from the snapshots and every ranking.
         publisher.publish(
             stats: [StatsUpdate(token: first.token, stats: nil, body: [], partition: 0, readyAt: 0)], trades: [])
         #expect(waitUntil(seconds: 10) { (try? redis.command(["GET", "swapstats:snap:{\(first.token)}"])) == .null })

@@ -280,6 +280,94 @@ struct EndToEndTests {
         #expect(broker.stop() == 0)
     }
 
+    @Test func threeInstancesAreOneServiceThroughAKillARollingRestartAndARedisRestart() throws {
+        // Redis with an append-only file, so a restart keeps the checkpoints.
+        let redisDirectory = NSTemporaryDirectory() + "swapstats-e2e-redis-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: redisDirectory, withIntermediateDirectories: true)
+        let redisServer = try RedisServer(arguments: [
+            "--appendonly", "yes", "--appendfsync", "always", "--dir", redisDirectory,
+        ])
+        let s = try Scenario("three", seed: 31, redis: redisServer)
+        let broker = try ChildProcess("kafka", arguments: ["kafka", "--partitions", "4"], directory: s.directory)
+        let brokers = try #require(broker.waitForLine(prefix: "kafka bootstrap="))
+        let quarter = s.messages.count / 4
+        let files = try (0..<4).map { i in
+            try s.file("part\(i)", (i * quarter)..<(i == 3 ? s.messages.count : (i + 1) * quarter))
+        }
+        func replay(_ i: Int) throws -> ChildProcess { try s.replay("replay\(i)", file: files[i], brokers: brokers) }
+        func covered(_ servers: [ChildProcess]) -> Bool {
+            waitUntil(seconds: 60) {
+                let sets = servers.compactMap { lastAssignment($0.stderr) }
+                return sets.count == servers.count && sets.reduce(Set<Int32>()) { $0.union($1) } == [0, 1, 2, 3]
+                    && sets.reduce(0) { $0 + $1.count } == 4
+            }
+        }
+        #expect(try replay(0).waitForExit(seconds: 60) == 0)
+        var servers = try ["A", "B", "C"].map { try s.serve("serve\($0)", brokers: brokers) }
+        #expect(covered(servers))
+
+        // kill -9 of one instance mid-stream: its partitions move to the others.
+        let r1 = try replay(1)
+        #expect(waitUntil(seconds: 30) { s.checkpointOffsets().values.reduce(0, +) > Int64(quarter) })
+        servers[1].send(SIGKILL)
+        #expect(servers[1].waitForExit(seconds: 10) != nil)
+        #expect(r1.waitForExit(seconds: 60) == 0)
+        servers.remove(at: 1)
+        #expect(covered(servers))
+
+        // A rolling restart under load: each instance in turn stops (SIGTERM) and comes back.
+        let r2 = try replay(2)
+        for i in servers.indices {
+            #expect(servers[i].stop() == 0)
+            servers[i] = try s.serve("serve\(i)-again", brokers: brokers)
+            #expect(covered(servers))
+        }
+        #expect(r2.waitForExit(seconds: 60) == 0)
+
+        // redis-server restarted mid-stream.
+        let r3 = try replay(3)
+        redisServer.stop()
+        Thread.sleep(forTimeInterval: 1)
+        try redisServer.start(arguments: ["--appendonly", "yes", "--appendfsync", "always", "--dir", redisDirectory])
+        #expect(r3.waitForExit(seconds: 60) == 0)
+        #expect(try s.waitForCheckpoints(brokers: brokers, seconds: 90))
+        try s.verify()
+
+        // Every instance answers every token with the same body.
+        let addresses = try servers.map { try #require($0.waitForLine(prefix: "http listening=")) }
+        let tokens = try CheckpointedAnswers(
+            store: s.store, partitions: s.partitions, configuration: s.engine,
+            asOf: try #require(FinalAnswers(messages: s.messages, configuration: s.engine).asOf)
+        ).stats.map(\.token)
+        // (Once each mirror is through its reconnect backoff, at most 5 s after Redis is back.)
+        func agreeing() -> Int {
+            tokens.prefix(40).filter { token in
+                let bodies = addresses.compactMap { try? httpGet("http://\($0)/tokens/\(token)/stats") }
+                return bodies.count == addresses.count
+                    && bodies.allSatisfy { $0.status == 200 && $0.body == bodies[0].body }
+            }.count
+        }
+        #expect(tokens.count >= 40)
+        let converged = waitUntil(seconds: 20) { agreeing() == 40 }
+        var example = ""
+        if !converged,
+            let token = tokens.prefix(40).first(where: { token in
+                let bodies = addresses.compactMap { try? httpGet("http://\($0)/tokens/\(token)/stats") }
+                return !bodies.allSatisfy { $0.status == 200 && $0.body == bodies[0].body }
+            })
+        {
+            example = addresses.map {
+                (try? httpGet("http://\($0)/tokens/\(token)/stats")).map { "\($0.status) \($0.body.prefix(160))" }
+                    ?? "-"
+            }
+            .joined(separator: "\n")
+            example += "\nassignments: " + servers.map { "\(lastAssignment($0.stderr) ?? [])" }.joined(separator: " ")
+        }
+        #expect(converged, "\(agreeing()) of 40 agree\n\(example)")
+        for server in servers { #expect(server.stop() == 0) }
+        #expect(broker.stop() == 0)
+    }
+
     @Test func brokerDownAndUpMidStreamIsExact() throws {
         let s = try Scenario("broker", seed: 23)
         let cluster = try EmbeddedKafkaForTests(partitions: s.partitions)

@@ -125,6 +125,6 @@ private let ms: UInt64 = 1_000_000
         publisher.release(0, now: 2_000 * ms)
         publisher.send()
         let got = sink.take()
-        #expect(got.map(\.token) == ["0xa"] && got[0].stats == nil)
+        #expect(got.map(\.token) == ["0xa"] && got[0].stats == nil && got[0].released)
     }
 }
