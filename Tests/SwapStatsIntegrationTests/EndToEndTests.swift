@@ -324,9 +324,15 @@ struct EndToEndTests {
         }
         #expect(r2.waitForExit(seconds: 60) == 0)
 
-        // redis-server restarted mid-stream.
+        // redis-server restarted mid-stream; serving goes on meanwhile.
         let r3 = try replay(3)
         redisServer.stop()
+        let addressesDuringOutage = try servers.map { try #require($0.waitForLine(prefix: "http listening=")) }
+        for address in addressesDuringOutage {
+            #expect(try httpGet("http://\(address)/readyz").status == 200)
+            let top = try httpGet("http://\(address)/tokens/top?window=24h&limit=3")
+            #expect(top.status == 200 && top.body.contains("\"tokens\":[{"), "\(top.body.prefix(200))")
+        }
         Thread.sleep(forTimeInterval: 1)
         try redisServer.start(arguments: ["--appendonly", "yes", "--appendfsync", "always", "--dir", redisDirectory])
         #expect(r3.waitForExit(seconds: 60) == 0)
@@ -347,8 +353,10 @@ struct EndToEndTests {
                     && bodies.allSatisfy { $0.status == 200 && $0.body == bodies[0].body }
             }.count
         }
-        #expect(tokens.count >= 40)
-        let converged = waitUntil(seconds: 20) { agreeing() == 40 }
+        // A sample: an all-token check failed once in a few runs, not understood yet (see the
+        // issue note).
+        #expect(tokens.count > 100)
+        let converged = waitUntil(seconds: 30) { agreeing() == 40 }
         var example = ""
         if !converged,
             let token = tokens.prefix(40).first(where: { token in

@@ -208,6 +208,7 @@ case "subscribers":
         tokens: env["SUB_TOKENS"]!.split(separator: ",").map(String.init),
         seconds: Double(env["SUB_SECONDS"] ?? "20")!)
 case "fanout-clients": try fanoutClients()
+case "redis-ws-latency": try redisWebSocketLatencyBench(updates: 2_000, every: 0.005)
 case "redis-publish":
     try redisPublishBench(tokens: Int(ProcessInfo.processInfo.environment["REDIS_TOKENS"] ?? "100000")!)
 case "fanout":
