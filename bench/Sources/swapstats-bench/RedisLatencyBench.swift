@@ -27,7 +27,9 @@ func redisWebSocketLatencyBench(updates: Int, every: Double) throws {
         let reader: RedisReader
         func watch(_ token: String) { subscriber.watch(token) }
         func unwatch(_ token: String) { subscriber.unwatch(token) }
-        func snapshot(_ token: String) async -> ByteBuffer? { await reader.snapshot(token).map { ByteBuffer(bytes: $0) } }
+        func snapshot(_ token: String) async -> ByteBuffer? {
+            await reader.snapshot(token).map { ByteBuffer(bytes: $0) }
+        }
     }
     final class BoardBox: Sendable {
         let board = Mutex<StatsBoard?>(nil)
