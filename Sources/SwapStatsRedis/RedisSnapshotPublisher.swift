@@ -120,9 +120,16 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
                 let replies = try redis.pipeline(batch.flatMap(commands))
                 metrics.latency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
                 metrics.batch.record(batch.count)
-                for case .error(let message) in replies {
+                if let refusal = replies.lazy.compactMap({ r -> String? in
+                    if case .error(let m) = r { m } else { nil }
+                }).first {
+                    // Refused (a restarted Redis answers LOADING until its data is back): the
+                    // batch goes back, or these tokens would keep their old snapshots.
                     metrics.errors.increment()
-                    logger.error("redis refused a snapshot command: \(message)")
+                    logger.warning("redis refused snapshot commands: \(refusal)")
+                    dirty.withLock { d in for u in batch where d.updates[u.token] == nil { d.updates[u.token] = u } }
+                    if stopping { break }
+                    _ = wake.wait(timeout: .now() + .milliseconds(50))
                 }
             } catch {
                 metrics.errors.increment()
