@@ -135,7 +135,7 @@ final class WebSocketSession: ChannelInboundHandler {
                 // Owned elsewhere (or unknown): its snapshot from Redis, when it comes.
                 let session = NIOLoopBound(self, eventLoop: s.eventLoop)
                 let loop = s.eventLoop
-                Task {
+                Task(executorPreference: QueryExecutor.shared) {
                     let body = await remote.snapshot(token)
                     loop.execute { session.value.sendSnapshot(token, body) }
                 }
