@@ -33,7 +33,7 @@ struct PipelineQueries: StatsQuerying {
     func remoteTop(window: String, by: RankBy, limit: Int) async -> (asOf: Int64?, tokens: [RankedToken])? {
         guard let tokens = await remote?.top(window: window, by: by, limit: limit) else { return nil }
         // The shared sorted sets hold values, not times: this instance's newest asOf.
-        return (board.top(window: window, by: by, limit: 1, now: DispatchTime.now().uptimeNanoseconds).asOf, tokens)
+        return (board.newestAsOf, tokens)
     }
 
     func candles(token: String, interval: Int64, limit: Int) async -> (asOf: Int64, candles: [Candle])? {

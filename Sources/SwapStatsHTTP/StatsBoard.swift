@@ -17,6 +17,8 @@ public final class StatsBoard: SnapshotSink {
     public let remote: (any RemoteTokens)?
     private let stripes: [Stripe]
     private let rankings = Mutex<[String: Ranking]>([:])
+    /// The newest `asOf` ever published (`Int64.min` before any).
+    private let newest = Atomic<Int64>(.min)
     /// How long a computed ranking is reused (nanoseconds).
     private let rankingLifetime: UInt64
 
@@ -59,6 +61,13 @@ public final class StatsBoard: SnapshotSink {
         for u in stats {
             let s = stripe(u.token)
             if let value = u.stats {
+                var seen = newest.load(ordering: .relaxed)
+                while value.asOf > seen {
+                    let (done, now) = newest.compareExchange(
+                        expected: seen, desired: value.asOf, ordering: .relaxed)
+                    if done { break }
+                    seen = now
+                }
                 let body = ByteBuffer(bytes: u.body)
                 s.entries.withLock { $0[u.token] = Entry(stats: value, body: body, partition: u.partition) }
                 published.append((u.token, body, u.readyAt))
@@ -80,6 +89,12 @@ public final class StatsBoard: SnapshotSink {
     /// The token's published state, or nil when it has no trade in the largest window.
     public func entry(_ token: String) -> Entry? {
         stripe(token).entries.withLock { $0[token] }
+    }
+
+    /// The newest `asOf` published to this board (nil before any).
+    public var newestAsOf: Int64? {
+        let v = newest.load(ordering: .relaxed)
+        return v == .min ? nil : v
     }
 
     /// Tokens on the board.

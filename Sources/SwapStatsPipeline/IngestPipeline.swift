@@ -25,7 +25,7 @@ public final class IngestPipeline: Sendable {
     ///   - metricsFactory: where the `swapstats_*` metrics go (default: the bootstrapped
     ///     `MetricsSystem`).
     ///   - sink: where shards publish each token's encoded stats when they change (nil:
-    ///     nowhere; questions go through ``ask(_:)``).
+    ///     nowhere; questions go through ``ask(partition:_:)``).
     /// - Throws: ``KafkaError`` when librdkafka refuses the configuration.
     public init(
         configuration: PipelineConfiguration, store: any CheckpointStore, logger: Logger,
@@ -107,24 +107,6 @@ public final class IngestPipeline: Sendable {
     /// The owned partitions as their shards last reported them (refreshed after every batch, and every 100 ms).
     public var partitions: [PartitionStatus] {
         shards.flatMap { $0.status.withLock { Array($0.values) } }.sorted { $0.partition < $1.partition }
-    }
-
-    /// Asks every owned partition's engine, on its shard's thread between batches (ahead of
-    /// the batches still queued), and gathers the non-nil answers. Suspends (does not
-    /// block) until every shard answered.
-    public func ask<T: Sendable>(_ question: @escaping @Sendable (Int32, PartitionEngine) -> T?) async -> [T] {
-        let answers = Mutex<[T]>([])
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let remaining = Atomic<Int>(shards.count)
-            let finish: @Sendable () -> Void = {
-                if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { continuation.resume() }
-            }
-            let visit: @Sendable (Int32, PartitionEngine) -> Void = { p, engine in
-                if let a = question(p, engine) { answers.withLock { $0.append(a) } }
-            }
-            for shard in shards { shard.queue.pushUrgent(.inspect(visit, finish)) }
-        }
-        return answers.withLock { $0 }
     }
 
     /// Asks partition `partition`'s engine only, on its shard's thread, ahead of queued
