@@ -1,6 +1,8 @@
-/// Appends little-endian values to a byte buffer (snapshot encoding).
+/// Appends little-endian values to a byte buffer (checkpoint encoding).
 struct BinaryWriter {
     var bytes: [UInt8] = []
+
+    init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
     mutating func u8(_ v: UInt8) { bytes.append(v) }
     mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
@@ -17,53 +19,57 @@ struct BinaryWriter {
         u32(UInt32(s.utf8.count))
         bytes.append(contentsOf: s.utf8)
     }
+    mutating func raw(_ b: some Sequence<UInt8>) { bytes.append(contentsOf: b) }
 }
 
-/// Reads what ``BinaryWriter`` wrote; every read is bounds-checked and throws on short or
-/// nonsensical input, never traps.
+/// Reads what ``BinaryWriter`` wrote from borrowed bytes; every read is bounds-checked and
+/// throws on short or nonsensical input, never traps.
+///
+/// - Important: it borrows its bytes: use it only inside the `withUnsafeBytes` that lent them.
 struct BinaryReader {
-    let bytes: [UInt8]
+    let base: UnsafeRawBufferPointer
     var offset: Int
     let end: Int
 
-    init(_ bytes: [UInt8], from start: Int = 0, to end: Int? = nil) {
-        self.bytes = bytes
+    init(_ base: UnsafeRawBufferPointer, from start: Int = 0, to end: Int? = nil) {
+        self.base = base
         self.offset = start
-        self.end = end ?? bytes.count
+        self.end = end ?? base.count
     }
 
     var isAtEnd: Bool { offset == end }
+    var remaining: Int { end - offset }
 
+    @inline(__always)
     private mutating func take(_ n: Int) throws(SnapshotError) -> Int {
         guard n >= 0, end - offset >= n else { throw .truncated }
         defer { offset += n }
         return offset
     }
 
-    mutating func u8() throws(SnapshotError) -> UInt8 { bytes[try take(1)] }
+    mutating func u8() throws(SnapshotError) -> UInt8 { base[try take(1)] }
 
     mutating func u16() throws(SnapshotError) -> UInt16 {
-        let o = try take(2)
-        return UInt16(bytes[o]) | UInt16(bytes[o + 1]) << 8
+        UInt16(littleEndian: base.loadUnaligned(fromByteOffset: try take(2), as: UInt16.self))
     }
 
     mutating func u32() throws(SnapshotError) -> UInt32 {
-        let o = try take(4)
-        var v: UInt32 = 0
-        for i in (0..<4).reversed() { v = v << 8 | UInt32(bytes[o + i]) }
-        return v
+        UInt32(littleEndian: base.loadUnaligned(fromByteOffset: try take(4), as: UInt32.self))
     }
 
     mutating func u64() throws(SnapshotError) -> UInt64 {
-        let o = try take(8)
-        var v: UInt64 = 0
-        for i in (0..<8).reversed() { v = v << 8 | UInt64(bytes[o + i]) }
-        return v
+        UInt64(littleEndian: base.loadUnaligned(fromByteOffset: try take(8), as: UInt64.self))
     }
 
     mutating func i64() throws(SnapshotError) -> Int64 { Int64(bitPattern: try u64()) }
     mutating func f64() throws(SnapshotError) -> Double { Double(bitPattern: try u64()) }
     mutating func dd() throws(SnapshotError) -> DoubleDouble { DoubleDouble(hi: try f64(), lo: try f64()) }
+
+    /// The next `n` bytes, borrowed.
+    mutating func bytes(_ n: Int) throws(SnapshotError) -> UnsafeRawBufferPointer {
+        let o = try take(n)
+        return UnsafeRawBufferPointer(rebasing: base[o..<(o + n)])
+    }
 
     /// A count of items that each take at least `minimumBytes`, checked against what is left.
     mutating func count(minimumBytes: Int) throws(SnapshotError) -> Int {
@@ -74,11 +80,14 @@ struct BinaryReader {
         return Int(n)
     }
 
+    /// A length-prefixed UTF-8 string.
     mutating func string() throws(SnapshotError) -> String {
         let n = Int(try u32())
-        let o = try take(n)
-        guard let s = String(validating: bytes[o..<o + n], as: UTF8.self) else { throw .corrupt("string is not UTF-8") }
-        return s
+        let b = try bytes(n)
+        guard n == 0 || UTF8Scan.validate(b.baseAddress!, count: n) != .invalid else {
+            throw .corrupt("string is not UTF-8")
+        }
+        return String(decoding: b, as: UTF8.self)
     }
 }
 
@@ -101,5 +110,16 @@ public enum SnapshotError: Error, Sendable, Equatable, CustomStringConvertible {
         case .corrupt(let why): "corrupt snapshot: \(why)"
         case .configurationMismatch(let why): "snapshot taken under another configuration: \(why)"
         }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Runs `body` with a reader over these bytes (typed throws kept).
+    func reading<R>(_ body: (inout BinaryReader) throws(SnapshotError) -> R) throws(SnapshotError) -> R {
+        let result: Result<R, SnapshotError> = withUnsafeBytes { raw in
+            var r = BinaryReader(raw)
+            do throws(SnapshotError) { return .success(try body(&r)) } catch { return .failure(error) }
+        }
+        return try result.get()
     }
 }

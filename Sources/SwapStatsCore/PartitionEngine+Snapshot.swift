@@ -1,72 +1,113 @@
-/// The checkpoint format of one partition's whole state (version 1):
+/// The whole state of one partition as one byte string (version 2):
 ///
 ///     "SWPS"  u16 version  u64 payload-length  payload  u64 checksum(payload)
 ///
 /// All integers little-endian; the checksum is ``Fingerprint`` of the payload. The payload
-/// holds the configuration it was taken under, the next Kafka offset, the counters, the
-/// clock and watermark, every dedup entry, every buffered event and every token's buckets,
-/// bodies and wallets, bit for bit, so a restored engine answers exactly as the original.
+/// holds the configuration it was taken under, the scalars (offset, counters, clock,
+/// watermark), every dedup entry, every buffered event and every token (see
+/// ``TokenState/write(into:numbers:)``), so a restored engine answers exactly as the
+/// original. Version 1 (the layout before compact buckets) is refused.
 extension PartitionEngine {
     static let magic: [UInt8] = Array("SWPS".utf8)
-    static let snapshotVersion: UInt16 = 1
+    static let snapshotVersion: UInt16 = 2
 
-    /// The whole state as a checkpoint.
+    /// The whole state as a snapshot.
     public func snapshot() -> [UInt8] {
-        var p = BinaryWriter()
+        var p = BinaryWriter(capacity: 1 << 16)
+        writeScalars(into: &p)
+        p.int(dedup.count)
+        let near = clock == .min ? 0 : clockBucket
+        dedup.forEach(near: near) { id, bucket in
+            p.u64(id)
+            p.i64(bucket)
+        }
+        p.int(tokenIndex.count)
+        for i in tokens.indices where !tokenNames[i].isEmpty { tokens[i].write(into: &p, numbers: walletNumbers) }
+        return Self.seal(p.bytes)
+    }
+
+    /// Restores a state from ``snapshot()``.
+    /// - Throws: ``SnapshotError`` when the bytes are not an intact snapshot of version 2
+    ///   taken under `configuration`.
+    public init(restoring bytes: [UInt8], configuration: EngineConfiguration) throws(SnapshotError) {
+        try self.init(
+            restoring: bytes, configuration: configuration, slidingThreshold: TokenState.defaultSlidingThreshold)
+    }
+
+    init(restoring bytes: [UInt8], configuration: EngineConfiguration, slidingThreshold: Int) throws(SnapshotError) {
+        self.init(configuration: configuration, slidingThreshold: slidingThreshold)
+        let payload = try Self.unseal(bytes)
+        try bytes.reading { (r: inout BinaryReader) throws(SnapshotError) in
+            var r = BinaryReader(r.base, from: payload.lowerBound, to: payload.upperBound)
+            try readScalars(&r)
+            for _ in 0..<(try r.count(minimumBytes: 16)) {
+                let id = try r.u64()
+                let bucket = try r.i64()
+                guard id != 0 else { throw .corrupt("zero fingerprint") }
+                dedup.restore(id, bucket: bucket)
+            }
+            for _ in 0..<(try r.count(minimumBytes: 64)) {
+                let t = try TokenState.read(&r, context, numbers: &walletNumbers)
+                guard slot(of: t.name) == nil else { throw .corrupt("token \(t.name) twice") }
+                tokenIndex.insert(Fingerprint.of(t.name), place(t))
+            }
+            guard r.isAtEnd else { throw .corrupt("trailing bytes in payload") }
+        }
+    }
+
+    /// Wraps a payload in magic, version, length and checksum.
+    static func seal(_ payload: [UInt8]) -> [UInt8] {
+        var out = BinaryWriter(capacity: payload.count + 22)
+        out.raw(magic)
+        out.u16(snapshotVersion)
+        out.u64(UInt64(payload.count))
+        out.raw(payload)
+        out.u64(payload.withUnsafeBytes { Fingerprint.of($0) })
+        return out.bytes
+    }
+
+    /// The payload range of sealed bytes, after checking magic, version, length, checksum.
+    static func unseal(_ bytes: [UInt8]) throws(SnapshotError) -> Range<Int> {
+        guard bytes.count >= 4, Array(bytes[0..<4]) == magic else { throw .badMagic }
+        return try bytes.reading { (r: inout BinaryReader) throws(SnapshotError) in
+            r.offset = 4
+            let version = try r.u16()
+            guard version == snapshotVersion else { throw .unsupportedVersion(version) }
+            let length = try r.u64()
+            guard bytes.count >= 22, length == UInt64(bytes.count - 22) else { throw .truncated }
+            let end = 14 + Int(length)
+            let sum = Fingerprint.of(UnsafeRawBufferPointer(rebasing: r.base[14..<end]))
+            r.offset = end
+            guard try r.u64() == sum else { throw .checksumMismatch }
+            return 14..<end
+        }
+    }
+
+    /// Configuration, offset, counters, clocks and the reorder buffer.
+    func writeScalars(into p: inout BinaryWriter) {
         Self.write(configuration, into: &p)
         p.i64(nextOffset)
         for c in [counters.accepted, counters.duplicate, counters.lateApplied, counters.lateDropped, counters.expired] {
             p.int(c)
         }
-        for v in [newestEventTime, watermark, clock, lastSweepBucket, lastDedupSweepBucket, lastActivityWall] {
+        for v in [
+            newestEventTime, watermark, clock, lastSweepBucket, lastWalletSweepBucket, lastDedupSweepBucket,
+            lastActivityWall,
+        ] {
             p.i64(v)
         }
         p.int(acceptedAtLastTick)
-        p.int(dedup.count)
-        dedup.forEach(near: clock == .min ? 0 : clockBucket) { id, bucket in
-            p.u64(id)
-            p.i64(bucket)
-        }
-        p.int(buffer.count)
-        for e in buffer.events { Self.write(e, into: &p) }
-        p.int(tokenIndex.count)
-        for t in tokens { if let t { Self.write(t, into: &p) } }
-
-        var out = BinaryWriter()
-        out.bytes = Self.magic
-        out.u16(Self.snapshotVersion)
-        out.u64(UInt64(p.bytes.count))
-        out.bytes.append(contentsOf: p.bytes)
-        out.u64(p.bytes.withUnsafeBytes { Fingerprint.of($0) })
-        return out.bytes
+        let held = buffer.events
+        p.int(held.count)
+        for e in held { Self.write(e, into: &p) }
     }
 
-    /// Restores a state from ``snapshot()``.
-    /// - Throws: ``SnapshotError`` when the bytes are not an intact snapshot of version 1
-    ///   taken under `configuration`.
-    public init(restoring bytes: [UInt8], configuration: EngineConfiguration) throws(SnapshotError) {
-        try self.init(
-            restoring: bytes, configuration: configuration, slidingThreshold: TokenWindows.defaultSlidingThreshold)
-    }
-
-    init(restoring bytes: [UInt8], configuration: EngineConfiguration, slidingThreshold: Int) throws(SnapshotError) {
-        guard bytes.count >= 4, Array(bytes[0..<4]) == Self.magic else { throw .badMagic }
-        var header = BinaryReader(bytes, from: 4)
-        let version = try header.u16()
-        guard version == Self.snapshotVersion else { throw .unsupportedVersion(version) }
-        let length = try header.u64()
-        guard bytes.count >= 22, length == UInt64(bytes.count - 22) else { throw .truncated }
-        let payloadEnd = 14 + Int(length)
-        let sum = bytes[14..<payloadEnd].withUnsafeBytes { Fingerprint.of($0) }
-        var trailer = BinaryReader(bytes, from: payloadEnd)
-        guard try trailer.u64() == sum else { throw .checksumMismatch }
-
-        var r = BinaryReader(bytes, from: 14, to: payloadEnd)
+    /// Reads what ``writeScalars(into:)`` wrote, checking the configuration.
+    mutating func readScalars(_ r: inout BinaryReader) throws(SnapshotError) {
         let taken = try Self.readConfiguration(&r)
         guard taken == configuration else {
             throw .configurationMismatch("snapshot has \(Self.describe(taken)), now \(Self.describe(configuration))")
         }
-        self.init(configuration: configuration, slidingThreshold: slidingThreshold)
         nextOffset = try r.i64()
         counters.accepted = Int(try r.i64())
         counters.duplicate = Int(try r.i64())
@@ -77,24 +118,18 @@ extension PartitionEngine {
         watermark = try r.i64()
         clock = try r.i64()
         lastSweepBucket = try r.i64()
+        lastWalletSweepBucket = try r.i64()
         lastDedupSweepBucket = try r.i64()
         lastActivityWall = try r.i64()
         acceptedAtLastTick = Int(try r.i64())
-        for _ in 0..<(try r.count(minimumBytes: 16)) {
-            let id = try r.u64()
-            let bucket = try r.i64()
-            guard id != 0 else { throw .corrupt("zero fingerprint") }
-            dedup.restore(id, bucket: bucket)
+        buffer = ReorderBuffer(lateness: configuration.allowedLateness)
+        for _ in 0..<(try r.count(minimumBytes: 45)) {
+            let e = try Self.readEvent(&r)
+            guard e.ts >= watermark, e.ts <= newestEventTime else {
+                throw .corrupt("buffered event outside the watermark")
+            }
+            buffer.push(e)
         }
-        for _ in 0..<(try r.count(minimumBytes: 45)) { buffer.push(try Self.readEvent(&r)) }
-        for _ in 0..<(try r.count(minimumBytes: 64)) {
-            let t = try Self.readToken(&r, spans: spans)
-            tokens.append(t)
-            tokenNames.append(t.token)
-            slotFlags.append(SlotFlags())
-            tokenIndex.insert(Fingerprint.of(t.token), Int32(tokens.count - 1))
-        }
-        guard r.isAtEnd else { throw .corrupt("trailing bytes in payload") }
     }
 
     static func describe(_ c: EngineConfiguration) -> String {
@@ -154,111 +189,5 @@ extension PartitionEngine {
         return SwapEvent(
             id: id, token: token, who: who, side: side, amount: try r.f64(), usd: try r.f64(), ts: try r.i64(),
             price: try r.f64())
-    }
-
-    static func write(_ t: TokenWindows, into w: inout BinaryWriter) {
-        w.string(t.token)
-        w.i64(t.position)
-        w.int(t.buckets.count - t.head)
-        for b in t.buckets[t.head...] {
-            w.i64(b.index)
-            let t = b.totals
-            for c in [t.txns, t.buys, t.walletsLast, t.buyersLast, t.sellersLast] { w.u32(c) }
-            for v in [t.buyUSD, t.sellUSD, t.amount, t.mean, t.m2, b.high, b.low] { w.f64(v) }
-            for point in [b.open, b.close] {
-                w.i64(point.ts)
-                w.string(point.id)
-                w.f64(point.price)
-            }
-        }
-        w.int(t.windows.count)
-        for window in t.windows {
-            let (s, body) = (window.start, window.body)
-            w.int(s - t.head)
-            for c in [body.txns, body.buys, body.wallets, body.buyers, body.sellers] { w.int(c) }
-            for v in [body.buyUSD, body.sellUSD, body.amount, body.mean, body.m2] { w.dd(v) }
-            for v in [body.peaks.buyUSD, body.peaks.sellUSD, body.peaks.amount, body.peaks.m2] { w.f64(v) }
-        }
-        w.int(t.wallets.count)
-        t.wallets.forEach { key, last in
-            w.u64(key)
-            w.i64(last.buy)
-            w.i64(last.sell)
-        }
-        let last = t.lastTrade
-        write(
-            SwapEvent(
-                id: last.id, token: "", who: last.who, side: last.side, amount: 1, usd: last.usd, ts: last.ts,
-                price: last.price), into: &w)
-    }
-
-    static func readToken(_ r: inout BinaryReader, spans: [Int64]) throws(SnapshotError) -> TokenWindows {
-        let token = try r.string()
-        let position = try r.i64()
-        var buckets: [Bucket] = []
-        for _ in 0..<(try r.count(minimumBytes: 100)) {
-            var b = Bucket(index: try r.i64())
-            b.totals.txns = try r.u32()
-            b.totals.buys = try r.u32()
-            b.totals.walletsLast = try r.u32()
-            b.totals.buyersLast = try r.u32()
-            b.totals.sellersLast = try r.u32()
-            b.totals.buyUSD = try r.f64()
-            b.totals.sellUSD = try r.f64()
-            b.totals.amount = try r.f64()
-            b.totals.mean = try r.f64()
-            b.totals.m2 = try r.f64()
-            b.high = try r.f64()
-            b.low = try r.f64()
-            b.open = TradePoint(ts: try r.i64(), id: try r.string(), price: try r.f64())
-            b.close = TradePoint(ts: try r.i64(), id: try r.string(), price: try r.f64())
-            if let prev = buckets.last, prev.index >= b.index { throw .corrupt("buckets out of order") }
-            buckets.append(b)
-        }
-        guard let newest = buckets.last, newest.index == position else {
-            throw .corrupt("token without its newest bucket")
-        }
-        var windows: [WindowState] = []
-        let windowCount = try r.count(minimumBytes: 0)
-        guard windowCount == 0 || windowCount == spans.count else { throw .corrupt("window count \(windowCount)") }
-        for _ in 0..<windowCount {
-            let s = Int(try r.i64())
-            guard s >= 0, s < buckets.count else { throw .corrupt("window start out of range") }
-            var body = WindowBody()
-            body.txns = Int(try r.i64())
-            body.buys = Int(try r.i64())
-            body.wallets = Int(try r.i64())
-            body.buyers = Int(try r.i64())
-            body.sellers = Int(try r.i64())
-            body.buyUSD = try r.dd()
-            body.sellUSD = try r.dd()
-            body.amount = try r.dd()
-            body.mean = try r.dd()
-            body.m2 = try r.dd()
-            body.peaks = WindowBody.Peaks(
-                buyUSD: try r.f64(), sellUSD: try r.f64(), amount: try r.f64(), m2: try r.f64())
-            windows.append(WindowState(start: s, body: body))
-        }
-        var wallets = FingerprintTable<WalletLast>(placeholder: .none)
-        for _ in 0..<(try r.count(minimumBytes: 24)) {
-            let key = try r.u64()
-            guard key != 0 else { throw .corrupt("zero wallet fingerprint") }
-            wallets.insert(key, WalletLast(buy: try r.i64(), sell: try r.i64()))
-        }
-        let last = try readEvent(&r)
-        var t = TokenWindows(
-            first: SwapEvent(
-                id: last.id, token: token, who: last.who, side: last.side, amount: 1, usd: last.usd, ts: last.ts,
-                price: last.price), bucket: position)
-        t.buckets = buckets
-        t.windows = windows
-        t.wallets = wallets
-        if !windows.isEmpty {
-            for b in buckets {
-                t.highs.update(index: b.index, value: b.high)
-                t.lows.update(index: b.index, value: b.low)
-            }
-        }
-        return t
     }
 }

@@ -36,8 +36,7 @@ public struct IngestCounters: Sendable, Equatable {
 /// in as arguments. One shard owns it.
 public struct PartitionEngine: Sendable {
     public let configuration: EngineConfiguration
-    /// Window lengths in buckets, shortest first.
-    let spans: [Int64]
+    let context: TokenContext
     let ttlBuckets: Int64
     public internal(set) var counters = IngestCounters()
     /// Newest accepted event time (`Int64.min` before the first).
@@ -48,14 +47,19 @@ public struct PartitionEngine: Sendable {
     public internal(set) var clock: Int64 = .min
     /// The Kafka offset of the next message this state has not seen (set by the caller).
     public var nextOffset: Int64 = 0
-    var dedup = DedupCache()
-    var buffer = ReorderBuffer()
+    var dedup = DedupTable()
+    var buffer: ReorderBuffer
+    /// Events the buffer just released, applied in order (kept to reuse its storage).
+    private var released: [SwapEvent] = []
+    var walletNumbers = WalletDirectory()
     var tokenIndex = FingerprintTable<Int32>(placeholder: -1)
-    var tokens: [TokenWindows?] = []
-    /// Token ids by slot, compared on fingerprint matches without touching the windows.
+    /// Tokens by slot; a free slot holds ``TokenState/vacant`` and an empty name.
+    var tokens: [TokenState] = []
+    /// Token ids by slot, compared on fingerprint matches without touching the token.
     var tokenNames: [String] = []
     var freeSlots: [Int32] = []
     var lastSweepBucket: Int64 = .min
+    var lastWalletSweepBucket: Int64 = .min
     var lastDedupSweepBucket: Int64 = .min
     var lastActivityWall: Int64 = .min
     var acceptedAtLastTick = 0
@@ -72,21 +76,21 @@ public struct PartitionEngine: Sendable {
         var watched = false
     }
 
-    /// Live buckets above which a token keeps running bodies (tests lower it).
-    let slidingThreshold: Int
-
     public init(configuration: EngineConfiguration) {
-        self.init(configuration: configuration, slidingThreshold: TokenWindows.defaultSlidingThreshold)
+        self.init(configuration: configuration, slidingThreshold: TokenState.defaultSlidingThreshold)
     }
 
     init(configuration: EngineConfiguration, slidingThreshold: Int) {
         self.configuration = configuration
-        self.slidingThreshold = slidingThreshold
-        spans = configuration.windows.map { $0.millis / configuration.bucketStep }
+        context = TokenContext(
+            spans: configuration.windows.map { $0.millis / configuration.bucketStep }, step: configuration.bucketStep,
+            threshold: slidingThreshold)
         ttlBuckets = configuration.dedupTTL / configuration.bucketStep
+        buffer = ReorderBuffer(lateness: configuration.allowedLateness)
     }
 
-    var largestSpan: Int64 { spans[spans.count - 1] }
+    var spans: [Int64] { context.spans }
+    var largestSpan: Int64 { context.largestSpan }
 
     /// Bucket of the clock.
     var clockBucket: Int64 { clock == .min ? .min : clock / configuration.bucketStep }
@@ -130,7 +134,8 @@ public struct PartitionEngine: Sendable {
             watermark = max(watermark, e.ts - configuration.allowedLateness)
             advanceClock(to: e.ts)
         }
-        while let r = buffer.pop(before: watermark) { apply(r, bucket: r.ts / step) }
+        buffer.release(before: watermark, into: &released)
+        if !released.isEmpty { applyReleased() }
         return .buffered
     }
 
@@ -150,36 +155,52 @@ public struct PartitionEngine: Sendable {
     /// Releases every buffered event and moves the watermark past the newest event time,
     /// so later events older than that are late.
     public mutating func flush() {
-        while let r = buffer.popFirst() { apply(r, bucket: r.ts / configuration.bucketStep) }
+        buffer.releaseAll(into: &released)
+        applyReleased()
         if newestEventTime != .min { watermark = max(watermark, newestEventTime + 1) }
     }
 
+    private mutating func applyReleased() {
+        let step = configuration.bucketStep
+        for r in released { apply(r, bucket: r.ts / step) }
+        released.removeAll(keepingCapacity: true)
+    }
+
     private mutating func apply(_ e: SwapEvent, bucket x: Int64) {
+        let wallet = walletNumbers.number(e.whoHash, bucket: x)
         let slot: Int32
         if let found = tokenIndex.find(e.tokenHash, where: { tokenNames[Int($0)] == e.token }) {
             slot = tokenIndex.value(at: found)
-            tokens[Int(slot)]!.apply(e, bucket: x, spans: spans, threshold: slidingThreshold)
+            tokens[Int(slot)].apply(e, bucket: x, wallet: wallet, context)
         } else {
-            var windows = TokenWindows(first: e, bucket: x)
-            windows.apply(e, bucket: x, spans: spans, threshold: slidingThreshold)
-            if let free = freeSlots.popLast() {
-                slot = free
-                tokens[Int(free)] = windows
-                tokenNames[Int(free)] = e.token
-            } else {
-                slot = Int32(tokens.count)
-                tokens.append(windows)
-                tokenNames.append(e.token)
-                slotFlags.append(SlotFlags())
-            }
+            var token = TokenState(first: e, bucket: x)
+            token.apply(e, bucket: x, wallet: wallet, context)
+            slot = place(token)
             tokenIndex.insert(e.tokenHash, slot)
-            slotFlags[Int(slot)].watched = !watchedTokens.isEmpty && watchedTokens.contains(e.token)
         }
         if !slotFlags[Int(slot)].changed {
             slotFlags[Int(slot)].changed = true
             changedSlots.append(slot)
         }
         if slotFlags[Int(slot)].watched { watchedTrades.append(e) }
+    }
+
+    /// Puts a new token in a free slot (or a new one) and returns the slot.
+    mutating func place(_ token: TokenState) -> Int32 {
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            tokens[Int(free)] = token
+            tokenNames[Int(free)] = token.name
+            slotFlags[Int(free)] = SlotFlags()
+        } else {
+            slot = Int32(tokens.count)
+            tokens.append(token)
+            tokenNames.append(token.name)
+            slotFlags.append(SlotFlags())
+        }
+        slotFlags[Int(slot)].watched = !watchedTokens.isEmpty && watchedTokens.contains(token.name)
+        return slot
     }
 
     /// The tokens whose windows changed since the last call (each once, in first-change
@@ -190,7 +211,7 @@ public struct PartitionEngine: Sendable {
         names.reserveCapacity(changedSlots.count)
         for slot in changedSlots {
             slotFlags[Int(slot)].changed = false
-            if tokens[Int(slot)] != nil { names.append(tokenNames[Int(slot)]) }
+            if !tokenNames[Int(slot)].isEmpty { names.append(tokenNames[Int(slot)]) }
         }
         changedSlots.removeAll(keepingCapacity: true)
         defer { watchedTrades.removeAll(keepingCapacity: true) }
@@ -201,7 +222,7 @@ public struct PartitionEngine: Sendable {
     public mutating func watchTrades(of tokens: Set<String>) {
         watchedTokens = tokens
         for slot in slotFlags.indices {
-            slotFlags[slot].watched = self.tokens[slot] != nil && tokens.contains(tokenNames[slot])
+            slotFlags[slot].watched = !tokenNames[slot].isEmpty && tokens.contains(tokenNames[slot])
         }
         watchedTrades.removeAll { !tokens.contains($0.token) }
     }
@@ -210,7 +231,7 @@ public struct PartitionEngine: Sendable {
     public var liveTokens: [String] {
         guard let q = bucket(endingAt: nil) else { return [] }
         return tokens.indices.compactMap { i in
-            guard let t = tokens[i], t.isLive(at: q, spans: spans) else { return nil }
+            guard !tokenNames[i].isEmpty, tokens[i].isLive(at: q, context) else { return nil }
             return tokenNames[i]
         }
     }
@@ -219,10 +240,17 @@ public struct PartitionEngine: Sendable {
         guard time > clock else { return }
         clock = time
         let now = clockBucket
-        if lastSweepBucket == .min { lastSweepBucket = now }
+        if lastSweepBucket == .min {
+            lastSweepBucket = now
+            lastWalletSweepBucket = now
+        }
         if now - lastSweepBucket >= max(1, largestSpan / 64) {
             lastSweepBucket = now
             sweepTokens(now: now)
+        }
+        if now - lastWalletSweepBucket >= max(1, largestSpan / 4) {
+            lastWalletSweepBucket = now
+            sweepWallets(now: now)
         }
         if lastDedupSweepBucket == .min { lastDedupSweepBucket = now }
         if now - lastDedupSweepBucket >= ttlBuckets {
@@ -234,23 +262,33 @@ public struct PartitionEngine: Sendable {
     /// Frees tokens with no trade left in the largest window.
     mutating func sweepTokens(now: Int64) {
         var dead: [(hash: UInt64, slot: Int32)] = []
+        let c = context
         tokenIndex.forEach { hash, slot in
-            if tokens[Int(slot)]?.isLive(at: now, spans: spans) == false { dead.append((hash, slot)) }
+            if !tokens[Int(slot)].isLive(at: now, c) { dead.append((hash, slot)) }
         }
         for (hash, slot) in dead {
             tokenIndex.remove(at: tokenIndex.find(hash, where: { $0 == slot })!)
-            tokens[Int(slot)] = nil
+            tokens[Int(slot)] = .vacant
             tokenNames[Int(slot)] = ""
             slotFlags[Int(slot)].watched = false
             freeSlots.append(slot)
         }
     }
 
-    /// The token's windows, or nil when it has no trade in the largest window at `asOf`.
-    func windows(of token: String) -> TokenWindows? {
+    /// Forgets wallets that have not traded within the largest window: first in every
+    /// token, then their numbers.
+    mutating func sweepWallets(now: Int64) {
+        sweepTokens(now: now)
+        let deadThrough = now - largestSpan
+        for i in tokens.indices where !tokenNames[i].isEmpty { tokens[i].forgetWallets(deadThrough: deadThrough) }
+        walletNumbers.collect(deadThrough: deadThrough)
+    }
+
+    /// The slot of `token`, or nil.
+    func slot(of token: String) -> Int? {
         let hash = Fingerprint.of(token)
-        guard let slot = tokenIndex.find(hash, where: { tokenNames[Int($0)] == token }) else { return nil }
-        return tokens[Int(tokenIndex.value(at: slot))]
+        guard let found = tokenIndex.find(hash, where: { tokenNames[Int($0)] == token }) else { return nil }
+        return Int(tokenIndex.value(at: found))
     }
 
     /// The bucket whose end is `asOf`, not before this partition's clock.
@@ -264,18 +302,18 @@ public struct PartitionEngine: Sendable {
     /// Stats of `token` (lowercased) at `asOf` (default and minimum: this partition's
     /// ``asOf``), or nil when the token has no trade in the largest window.
     public func stats(token: String, asOf: Int64? = nil) -> TokenStats? {
-        guard let q = bucket(endingAt: asOf), let t = windows(of: token), t.isLive(at: q, spans: spans) else {
+        guard let q = bucket(endingAt: asOf), let i = slot(of: token), tokens[i].isLive(at: q, context) else {
             return nil
         }
-        return t.stats(at: q, windows: configuration.windows, spans: spans, step: configuration.bucketStep)
+        return tokens[i].stats(at: q, windows: configuration.windows, context)
     }
 
     /// Stats of every live token at `asOf`, sorted by token.
     public func allStats(asOf: Int64? = nil) -> [TokenStats] {
         guard let q = bucket(endingAt: asOf) else { return [] }
-        return tokens.compactMap { t in
-            guard let t, t.isLive(at: q, spans: spans) else { return nil }
-            return t.stats(at: q, windows: configuration.windows, spans: spans, step: configuration.bucketStep)
+        return tokens.indices.compactMap { i in
+            guard !tokenNames[i].isEmpty, tokens[i].isLive(at: q, context) else { return nil }
+            return tokens[i].stats(at: q, windows: configuration.windows, context)
         }.sorted { $0.token < $1.token }
     }
 
@@ -283,9 +321,9 @@ public struct PartitionEngine: Sendable {
     public func candles(token: String, interval: Int64, limit: Int, asOf: Int64? = nil) -> [Candle]? {
         let step = configuration.bucketStep
         guard interval > 0, interval % step == 0, interval <= configuration.largestWindow.millis,
-            let q = bucket(endingAt: asOf), let t = windows(of: token), t.isLive(at: q, spans: spans)
+            let q = bucket(endingAt: asOf), let i = slot(of: token), tokens[i].isLive(at: q, context)
         else { return nil }
-        return t.candles(at: q, interval: interval / step, limit: limit, spans: spans, step: step)
+        return tokens[i].candles(at: q, interval: interval / step, limit: limit, context)
     }
 
     /// Tokens currently held (live or awaiting the next sweep).
@@ -294,14 +332,18 @@ public struct PartitionEngine: Sendable {
     /// Events held in the reorder buffer.
     public var bufferedCount: Int { buffer.count }
 
-    /// Approximate heap bytes of the whole state (windows, dedup, buffer).
+    /// Approximate heap bytes of the whole state (windows, wallets, dedup, buffer).
     public var bytes: Int {
-        var n = dedup.bytes + buffer.bytes + tokenIndex.bytes + tokens.capacity * MemoryLayout<TokenWindows?>.stride
-        for t in tokens { if let t { n += t.bytes } }
+        var n = dedup.bytes + buffer.bytes + tokenIndex.bytes + walletNumbers.bytes
+        n += tokens.capacity * MemoryLayout<TokenState>.stride + tokenNames.capacity * 16
+        for i in tokens.indices where !tokenNames[i].isEmpty { n += tokens[i].bytes }
         return n
     }
 
     /// Dedup entries and their bytes (reported as state memory).
     public var dedupEntries: Int { dedup.count }
     public var dedupBytes: Int { dedup.bytes }
+
+    /// Wallets numbered in this partition.
+    public var walletCount: Int { walletNumbers.count }
 }

@@ -1,96 +1,145 @@
 /// Holds a partition's events until its watermark passes them, then releases them in
 /// `(ts, id)` order.
 ///
-/// A binary min-heap of plain `(ts, slot)` entries over a slab of events, so sifting moves
-/// 16-byte values and touches an id only to break a tie of timestamps.
+/// Time-sliced, not a heap: held events always lie in `[watermark, newest]`, at most
+/// `ALLOWED_LATENESS` wide, so a ring of slices of `width` ms covering that span gives each
+/// event its place in O(1). Events live in a slab, each slice is a linked list through it,
+/// and a slice is sorted only when released (almost always one or two events), so a stream
+/// that arrives in order costs O(1) per event.
 public struct ReorderBuffer: Sendable {
-    struct Entry: Sendable {
-        var ts: Int64
-        var slot: Int32
-    }
-
-    private var heap: [Entry] = []
-    /// Events by slot; a free slot holds `vacant`.
+    /// Slab slot of each slice's first event (-1: empty).
+    private var heads: [Int32]
+    /// Per slab slot: the next event of its slice (-1: none), or the next free slot.
+    private var next: [Int32] = []
     private var slab: [SwapEvent] = []
+    private var freeSlot: Int32 = -1
+    /// Milliseconds per slice.
+    let width: Int64
+    /// The first time not yet released (all held events are at or after it).
+    private var cursor: Int64 = .min
+    public private(set) var count = 0
+    private var scratch: [SwapEvent] = []
+
     /// Fills free slots: its strings are empty, so moving it costs no reference counting.
     private static let vacant = SwapEvent(id: "", token: "", who: "", side: .buy, amount: 1, usd: 0, ts: 0)
-    private var free: [Int32] = []
 
-    public init() {}
-
-    public var count: Int { heap.count }
-    public var isEmpty: Bool { heap.isEmpty }
-
-    /// The held events, in no particular order.
-    public var events: [SwapEvent] { heap.map { slab[Int($0.slot)] } }
-
-    @inline(__always)
-    private func precedes(_ a: Entry, _ b: Entry) -> Bool {
-        a.ts != b.ts ? a.ts < b.ts : slab[Int(a.slot)].id < slab[Int(b.slot)].id
+    /// A buffer for held events at most `lateness` ms apart.
+    public init(lateness: Int64) {
+        let span = lateness + 1
+        let w = max(1, (span + 8_190) / 8_191)
+        width = w
+        heads = Array(repeating: -1, count: Int((span + w - 1) / w) + 1)
     }
 
+    public var isEmpty: Bool { count == 0 }
+
+    @inline(__always)
+    private func slice(_ ts: Int64) -> Int {
+        let q = ts >= 0 ? ts / width : (ts - width + 1) / width
+        let n = Int64(heads.count)
+        let r = q % n
+        return Int(r < 0 ? r + n : r)
+    }
+
+    /// The held events, in no particular order.
+    public var events: [SwapEvent] {
+        var out: [SwapEvent] = []
+        out.reserveCapacity(count)
+        for h in heads {
+            var i = h
+            while i >= 0 {
+                out.append(slab[Int(i)])
+                i = next[Int(i)]
+            }
+        }
+        return out
+    }
+
+    /// Holds `e`, whose `ts` must be at or after the last release bound.
     public mutating func push(_ e: SwapEvent) {
+        if count == 0 || e.ts < cursor { cursor = e.ts }
         let slot: Int32
-        if let f = free.popLast() {
-            slot = f
-            slab[Int(f)] = e
+        if freeSlot >= 0 {
+            slot = freeSlot
+            freeSlot = next[Int(slot)]
+            slab[Int(slot)] = e
         } else {
             slot = Int32(slab.count)
             slab.append(e)
+            next.append(-1)
         }
-        heap.append(Entry(ts: e.ts, slot: slot))
-        var i = heap.count - 1
-        let entry = heap[i]
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard precedes(entry, heap[parent]) else { break }
-            heap[i] = heap[parent]
-            i = parent
-        }
-        heap[i] = entry
+        let s = slice(e.ts)
+        next[Int(slot)] = heads[s]
+        heads[s] = slot
+        count += 1
     }
 
-    /// Removes and returns the earliest event if its `ts` is before `watermark`.
-    public mutating func pop(before watermark: Int64) -> SwapEvent? {
-        guard !heap.isEmpty, heap[0].ts < watermark else { return nil }
-        return popFirst()
+    /// Removes the held events with `ts` before `bound`, in `(ts, id)` order, into `out`
+    /// (which it empties first).
+    public mutating func release(before bound: Int64, into out: inout [SwapEvent]) {
+        out.removeAll(keepingCapacity: true)
+        guard count > 0, cursor < bound else { return }
+        // Slices whose whole range is before the bound, then the one it falls in.
+        var t = cursor - (cursor >= 0 ? cursor % width : ((cursor % width) + width) % width)
+        var visited = 0
+        while t < bound && count > 0 && visited < heads.count {
+            take(slice: slice(t), before: bound, into: &out)
+            t += width
+            visited += 1
+        }
+        cursor = count == 0 ? .min : max(cursor, bound)
     }
 
-    /// Removes and returns the earliest event.
-    public mutating func popFirst() -> SwapEvent? {
-        guard !heap.isEmpty else { return nil }
-        let top = heap[0]
-        let last = heap.removeLast()
-        let n = heap.count
-        if n > 0 {
-            var i = 0
-            while true {
-                let l = 2 * i + 1
-                if l >= n { break }
-                var m = l
-                if l + 1 < n && precedes(heap[l + 1], heap[l]) { m = l + 1 }
-                guard precedes(heap[m], last) else { break }
-                heap[i] = heap[m]
-                i = m
+    /// Removes every held event, in `(ts, id)` order, into `out` (emptied first).
+    public mutating func releaseAll(into out: inout [SwapEvent]) {
+        out.removeAll(keepingCapacity: true)
+        guard count > 0 else { return }
+        for h in heads.indices where heads[h] >= 0 { take(slice: h, before: .max, into: &out) }
+        out.sort(by: SwapEvent.precedes)
+        cursor = .min
+        slab.removeAll(keepingCapacity: true)
+        next.removeAll(keepingCapacity: true)
+        freeSlot = -1
+    }
+
+    /// Moves the events of slice `s` with `ts` before `bound` to `out`, sorted.
+    private mutating func take(slice s: Int, before bound: Int64, into out: inout [SwapEvent]) {
+        var i = heads[s]
+        guard i >= 0 else { return }
+        scratch.removeAll(keepingCapacity: true)
+        var kept: Int32 = -1
+        while i >= 0 {
+            let n = next[Int(i)]
+            if slab[Int(i)].ts < bound {
+                var e = Self.vacant
+                swap(&e, &slab[Int(i)])
+                scratch.append(e)
+                next[Int(i)] = freeSlot
+                freeSlot = i
+                count -= 1
+            } else {
+                next[Int(i)] = kept
+                kept = i
             }
-            heap[i] = last
+            i = n
         }
-        var event = Self.vacant
-        swap(&event, &slab[Int(top.slot)])
-        free.append(top.slot)
-        if heap.isEmpty {
-            slab.removeAll(keepingCapacity: true)
-            free.removeAll(keepingCapacity: true)
-        }
-        return event
+        heads[s] = kept
+        if scratch.count > 1 { scratch.sort(by: SwapEvent.precedes) }
+        out.append(contentsOf: scratch)
     }
 
     /// Heap bytes held (events and their strings, approximately).
     public var bytes: Int {
-        heap.capacity * MemoryLayout<Entry>.stride + slab.capacity * MemoryLayout<SwapEvent>.stride
-            + free.capacity * 4
+        heads.capacity * 4 + next.capacity * 4 + scratch.capacity * MemoryLayout<SwapEvent>.stride
+            + slab.capacity * MemoryLayout<SwapEvent>.stride
             + slab.reduce(0) {
-                $0 + TokenWindows.heapBytes($1.id) + TokenWindows.heapBytes($1.token) + TokenWindows.heapBytes($1.who)
+                $0 + StringBytes.heap($1.id) + StringBytes.heap($1.token) + StringBytes.heap($1.who)
             }
     }
+}
+
+/// Heap bytes of native strings.
+enum StringBytes {
+    /// 0 for small strings stored inline; header and bytes otherwise.
+    static func heap(_ s: String) -> Int { s.utf8.count > 15 ? 32 + s.utf8.count : 0 }
 }

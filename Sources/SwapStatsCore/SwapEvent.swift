@@ -52,9 +52,10 @@ public struct SwapEvent: Sendable, Hashable {
         self.whoHash = Fingerprint.of(who)
     }
 
-    /// `(ts, id)` order: the order of release, of the trade feed and of open/close.
+    /// `(ts, id)` order: the order of release, of the trade feed and of open/close (ids
+    /// compare by their UTF-8 bytes, ``IdOrder``).
     @inlinable
     public static func precedes(_ a: SwapEvent, _ b: SwapEvent) -> Bool {
-        a.ts != b.ts ? a.ts < b.ts : a.id < b.id
+        a.ts != b.ts ? a.ts < b.ts : IdOrder.precedes(a.id, b.id)
     }
 }

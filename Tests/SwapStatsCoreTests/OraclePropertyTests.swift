@@ -16,7 +16,7 @@ import Testing
         let config = stream.configuration
         let decoder = EventDecoder()
         // Odd seeds make nearly every token slide; even seeds keep the default threshold.
-        let threshold = stream.seed % 2 == 1 ? 2 : TokenWindows.defaultSlidingThreshold
+        let threshold = stream.seed % 2 == 1 ? 2 : TokenState.defaultSlidingThreshold
         var engines = (0..<stream.partitions).map { _ in
             PartitionEngine(configuration: config, slidingThreshold: threshold)
         }
@@ -75,8 +75,8 @@ import Testing
             if problems.count > 20 { break }
         }
         for engine in engines {
-            for t in engine.tokens.compactMap({ $0 }) {
-                if t.isSliding { modes.sliding += 1 } else { modes.small += 1 }
+            for i in engine.tokens.indices where !engine.tokenNames[i].isEmpty {
+                if engine.tokens[i].isSliding { modes.sliding += 1 } else { modes.small += 1 }
             }
         }
         for p in engines.indices where engines[p].counters != oracles[p].counters {

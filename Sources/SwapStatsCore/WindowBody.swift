@@ -1,72 +1,3 @@
-/// A trade's place in `(ts, id)` order and its price: a bucket's open or close.
-public struct TradePoint: Sendable, Hashable {
-    public var ts: Int64
-    public var id: String
-    public var price: Double
-}
-
-/// The additive part of a bucket: what windows add when it enters and subtract when it
-/// leaves. Plain data, so moving it around costs no reference counting.
-struct BucketTotals: Sendable, Equatable {
-    var txns: UInt32 = 0
-    var buys: UInt32 = 0
-    /// Wallets whose newest trade (either side) of this token is in this bucket.
-    var walletsLast: UInt32 = 0
-    var buyersLast: UInt32 = 0
-    var sellersLast: UInt32 = 0
-    var buyUSD = 0.0
-    var sellUSD = 0.0
-    var amount = 0.0
-    /// Welford running mean and sum of squared deviations of the prices in the bucket.
-    var mean = 0.0
-    var m2 = 0.0
-}
-
-/// Everything one `BUCKET_STEP` of one token holds: enough to add it to or take it out of a
-/// window, to draw a candle, and to count distinct wallets.
-///
-/// Distinct wallets are counted by *last appearance*: each wallet of a token is counted in
-/// the bucket of its newest trade (per side and overall), so a window's distinct count is
-/// the sum of these counters over its buckets and can be added and subtracted like a sum.
-struct Bucket: Sendable {
-    var index: Int64
-    var totals = BucketTotals()
-    var high = -Double.infinity
-    var low = Double.infinity
-    var open = TradePoint(ts: .max, id: "", price: 0)
-    var close = TradePoint(ts: .min, id: "", price: 0)
-
-    init(index: Int64) { self.index = index }
-
-    /// Adds one trade (distinct-wallet counters are kept by the token, not here).
-    @inline(__always)
-    mutating func add(_ e: SwapEvent) {
-        totals.txns += 1
-        if e.side == .buy {
-            totals.buys += 1
-            totals.buyUSD += e.usd
-        } else {
-            totals.sellUSD += e.usd
-        }
-        totals.amount += e.amount
-        let p = e.price
-        let delta = p - totals.mean
-        totals.mean += delta / Double(totals.txns)
-        totals.m2 += delta * (p - totals.mean)
-        if p > high { high = p }
-        if p < low { low = p }
-        if totals.txns == 1 {
-            open = TradePoint(ts: e.ts, id: e.id, price: p)
-            close = open
-        } else {
-            if e.ts < open.ts || (e.ts == open.ts && e.id < open.id) { open = TradePoint(ts: e.ts, id: e.id, price: p) }
-            if e.ts > close.ts || (e.ts == close.ts && e.id > close.id) {
-                close = TradePoint(ts: e.ts, id: e.id, price: p)
-            }
-        }
-    }
-}
-
 /// A window's running aggregate over a set of buckets: counts exactly; sums in
 /// double-double; prices as count, mean and M2 merged with Chan's formulas, so the variance
 /// survives prices like 1e-9 or 1e6 and prices that move by orders of magnitude.
@@ -156,4 +87,11 @@ struct WindowBody: Sendable, Equatable {
         let variance = m2.value / Double(txns)
         return variance > 0 ? variance.squareRoot() : 0
     }
+}
+
+/// One window of one sliding token: where it starts among the token's buckets (behind its
+/// newest one) and its running body.
+struct WindowState: Sendable, Equatable {
+    var start: Int
+    var body: WindowBody
 }

@@ -1,0 +1,104 @@
+/// One bucket of one token in 40 bytes: its index, and either its only trade (a *lone*
+/// bucket, the common case in the long tail) or a link to a ``MultiBucket`` record.
+///
+/// Distinct wallets are counted by *last appearance*: each wallet of a token counts in the
+/// bucket of its newest trade (per side and overall), so a window's distinct count is the sum
+/// of these counters over its buckets and can be added and subtracted like any sum. A lone
+/// bucket's counters are 0 or 1, so they are bits.
+struct BucketSlot: Sendable {
+    /// Low 32 bits of the bucket index (``TokenState`` widens it against its newest bucket).
+    var index: UInt32
+    var bits: UInt32
+    /// Milliseconds from the bucket's start to the open trade (a lone bucket: its trade).
+    var openTs: UInt32
+    /// The open trade's id in the token's ``IdArena``.
+    var openId: UInt32
+    /// Lone: the trade's USD bits. Multi: the ``MultiBucket`` record's position.
+    var a: UInt64
+    /// Lone: the trade's amount. Multi: buy USD.
+    var b: Double
+    /// Lone: the trade's price. Multi: sell USD.
+    var c: Double
+
+    static let multi: UInt32 = 1
+    static let sell: UInt32 = 1 << 1
+    static let walletLast: UInt32 = 1 << 2
+    static let buyerLast: UInt32 = 1 << 3
+    static let sellerLast: UInt32 = 1 << 4
+    /// Its trades changed since the last checkpoint delta was taken.
+    static let dirty: UInt32 = 1 << 5
+
+    static let empty = BucketSlot(index: 0, bits: 0, openTs: 0, openId: IdArena.none, a: 0, b: 0, c: 0)
+
+    @inline(__always) var isMulti: Bool { bits & Self.multi != 0 }
+    @inline(__always) var record: Int { Int(truncatingIfNeeded: a) }
+
+    /// A lone bucket holding one trade, `offset` ms into its bucket.
+    static func lone(index: UInt32, _ e: SwapEvent, offset: UInt32, id: UInt32) -> BucketSlot {
+        BucketSlot(
+            index: index, bits: e.side == .sell ? sell : 0, openTs: offset, openId: id, a: e.usd.bitPattern,
+            b: e.amount, c: e.price)
+    }
+
+    /// Lone only: the trade's fields.
+    @inline(__always) var usd: Double { Double(bitPattern: a) }
+    @inline(__always) var amount: Double { b }
+    @inline(__always) var price: Double { c }
+    @inline(__always) var side: Side { bits & Self.sell != 0 ? .sell : .buy }
+}
+
+/// What a bucket with two or more trades needs beyond its ``BucketSlot``: counts, the price
+/// moments, extremes, and the close trade (88 bytes).
+struct MultiBucket: Sendable {
+    var txns: UInt32
+    var buys: UInt32
+    var walletsLast: UInt32
+    var buyersLast: UInt32
+    var sellersLast: UInt32
+    /// Milliseconds from the bucket's start to the close trade.
+    var closeTs: UInt32
+    /// The close trade's id; ``IdArena/none`` while this is the token's newest bucket, whose
+    /// close is the token's `lastTrade`.
+    var closeId: UInt32
+    /// The next free record while this one is free.
+    var nextFree: UInt32
+    var amount: Double
+    /// Welford running mean and sum of squared deviations of the prices in the bucket.
+    var mean: Double
+    var m2: Double
+    var high: Double
+    var low: Double
+    var openPrice: Double
+    var closePrice: Double
+
+    static let vacant = MultiBucket(
+        txns: 0, buys: 0, walletsLast: 0, buyersLast: 0, sellersLast: 0, closeTs: 0, closeId: IdArena.none,
+        nextFree: .max, amount: 0, mean: 0, m2: 0, high: 0, low: 0, openPrice: 0, closePrice: 0)
+}
+
+/// The additive part of a bucket: what windows add when it enters and subtract when it
+/// leaves.
+struct BucketTotals: Sendable, Equatable {
+    var txns: UInt32 = 0
+    var buys: UInt32 = 0
+    /// Wallets whose newest trade (either side) of this token is in this bucket.
+    var walletsLast: UInt32 = 0
+    var buyersLast: UInt32 = 0
+    var sellersLast: UInt32 = 0
+    var buyUSD = 0.0
+    var sellUSD = 0.0
+    var amount = 0.0
+    /// Welford running mean and sum of squared deviations of the prices in the bucket.
+    var mean = 0.0
+    var m2 = 0.0
+}
+
+/// A read-only view of one bucket, whatever its form: what answers and candles read.
+struct BucketView: Sendable {
+    var index: Int64
+    var totals: BucketTotals
+    var high: Double
+    var low: Double
+    var openPrice: Double
+    var closePrice: Double
+}
