@@ -57,8 +57,7 @@ struct MultiBucket: Sendable {
     var sellersLast: UInt32
     /// Milliseconds from the bucket's start to the close trade.
     var closeTs: UInt32
-    /// The close trade's id; ``IdArena/none`` while this is the token's newest bucket, whose
-    /// close is the token's `lastTrade`.
+    /// The close trade's id (for the newest bucket: the token's last trade).
     var closeId: UInt32
     /// The next free record while this one is free.
     var nextFree: UInt32

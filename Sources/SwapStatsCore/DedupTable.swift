@@ -141,7 +141,10 @@ struct DedupTable: Sendable {
         for (k, b) in zip(old.keys, old.buckets) where k != 0 && Self.isAfter(b, deadThrough) { live += 1 }
         let need = live + extra
         var capacity = old.keys.count
-        if extra > 0 && (need + 1) * 5 > capacity * 4 { capacity = max(16, need * 3 / 2) }
+        // Doubling while small keeps early growth cheap; by half once large keeps it tight.
+        if extra > 0 && (need + 1) * 5 > capacity * 4 {
+            capacity = max(64, need < 65_536 ? need * 5 / 2 : need * 3 / 2)
+        }
         if extra == 0 && capacity > 16 && live * 4 < capacity { capacity = max(16, live * 3 / 2) }
         if capacity == 0 { capacity = 16 }
         var fresh = Segment()

@@ -29,32 +29,57 @@ struct IdArena: Sendable {
 
     /// Appends `id` and returns its handle.
     mutating func append(_ id: String) -> UInt32 {
-        var id = id
-        return id.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+        if let h = id.utf8.withContiguousStorageIfAvailable({ append(UnsafeRawBufferPointer($0)) }) { return h }
+        let bytes = Array(id.utf8)
+        return bytes.withUnsafeBytes { append($0) }
     }
 
     /// Appends an id given as UTF-8 bytes and returns its handle.
     mutating func append(_ id: UnsafeRawBufferPointer) -> UInt32 {
-        let handle = UInt32(bytes.count)
-        reserve(id.count + 4)
-        if let (prefixed, hexEnd) = Self.hexShape(id) {
-            let start = prefixed ? 2 : 0
-            let packed = (hexEnd - start) / 2
-            bytes.append(prefixed ? 0x03 : 0x01)
-            bytes.append(UInt8(packed))
-            var i = start
-            while i < hexEnd {
-                bytes.append(Self.nibble(id[i]) << 4 | Self.nibble(id[i + 1]))
-                i += 2
-            }
-            bytes.append(UInt8(id.count - hexEnd))
-            bytes.append(contentsOf: id[hexEnd...])
-        } else {
-            bytes.append(0)
-            bytes.append(UInt8(id.count - 1))
-            bytes.append(contentsOf: id)
+        let handle = UInt32(truncatingIfNeeded: bytes.count)
+        withUnsafeTemporaryAllocation(byteCount: 264, alignment: 8) { scratch in
+            let size = Self.encode(id, into: scratch.baseAddress!)
+            reserve(size)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(start: scratch.baseAddress!, count: size))
         }
         return handle
+    }
+
+    /// Writes the encoded form of `id` at `out` (room for 260 bytes); returns its size.
+    @inline(__always)
+    private static func encode(_ id: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) -> Int {
+        let n = id.count
+        let src = id.baseAddress!
+        if let (prefixed, hexEnd) = hexShape(id) {
+            let start = prefixed ? 2 : 0
+            let packed = (hexEnd &- start) / 2
+            out.storeBytes(of: prefixed ? 0x03 : 0x01, as: UInt8.self)
+            out.storeBytes(of: UInt8(truncatingIfNeeded: packed), toByteOffset: 1, as: UInt8.self)
+            var i = start
+            var o = 2
+            // Sixteen digits (eight bytes) at a time, then pairs.
+            while i &+ 16 <= hexEnd {
+                let a = pack8(UInt64(littleEndian: src.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+                let b = pack8(UInt64(littleEndian: src.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self)))
+                out.storeBytes(of: (a | b &<< 32).littleEndian, toByteOffset: o, as: UInt64.self)
+                i &+= 16
+                o &+= 8
+            }
+            while i < hexEnd {
+                let hi = nibble(src.load(fromByteOffset: i, as: UInt8.self))
+                let lo = nibble(src.load(fromByteOffset: i &+ 1, as: UInt8.self))
+                out.storeBytes(of: hi &<< 4 | lo, toByteOffset: o, as: UInt8.self)
+                i &+= 2
+                o &+= 1
+            }
+            out.storeBytes(of: UInt8(truncatingIfNeeded: n &- hexEnd), toByteOffset: o, as: UInt8.self)
+            (out + (o &+ 1)).copyMemory(from: src + hexEnd, byteCount: n &- hexEnd)
+            return o &+ 1 &+ n &- hexEnd
+        }
+        out.storeBytes(of: 0, as: UInt8.self)
+        out.storeBytes(of: UInt8(truncatingIfNeeded: n &- 1), toByteOffset: 1, as: UInt8.self)
+        (out + 2).copyMemory(from: src, byteCount: n)
+        return n &+ 2
     }
 
     /// Marks the id at `handle` as garbage (no-op for ``none``).
@@ -95,8 +120,10 @@ struct IdArena: Sendable {
     /// ``IdOrder`` comparison of the stored id with `other`.
     func compare(_ handle: UInt32, with other: String) -> Int {
         let stored = id(at: handle)
-        var other = other
-        return stored.withUnsafeBytes { a in other.withUTF8 { IdOrder.compare(a, UnsafeRawBufferPointer($0)) } }
+        return stored.withUnsafeBytes { a in
+            other.utf8.withContiguousStorageIfAvailable { IdOrder.compare(a, UnsafeRawBufferPointer($0)) }
+                ?? Array(other.utf8).withUnsafeBytes { IdOrder.compare(a, $0) }
+        }
     }
 
     /// Copies the id at `handle` into `target` and returns its handle there.
@@ -164,31 +191,76 @@ struct IdArena: Sendable {
         return a
     }
 
-    /// Grows by a quarter (not the array's doubling) when `extra` bytes do not fit.
+    /// Grows by half while small and by a quarter once large (not the array's doubling)
+    /// when `extra` bytes do not fit.
+    @inline(__always)
     private mutating func reserve(_ extra: Int) {
-        let need = bytes.count + extra
+        let need = bytes.count &+ extra
         guard need > bytes.capacity else { return }
-        bytes.reserveCapacity(max(need, bytes.count + bytes.count / 4, 64))
+        let count = bytes.count
+        bytes.reserveCapacity(max(need, count &+ (count < 16_384 ? count / 2 : count / 4), 128))
     }
 
     /// `("0x" prefixed?, end of the hex run)` when `id` is worth packing: an optional `0x`,
     /// then at least 16 lowercase hex digits (an even number is packed), then at most 255
     /// bytes of anything.
+    @inline(__always)
     private static func hexShape(_ id: UnsafeRawBufferPointer) -> (Bool, Int)? {
-        let prefixed = id.count >= 2 && id[0] == UInt8(ascii: "0") && id[1] == UInt8(ascii: "x")
-        var i = prefixed ? 2 : 0
-        let start = i
-        while i < id.count && i - start < 510 && isHexDigit(id[i]) { i += 1 }
-        let end = start + (i - start) & ~1
-        guard end - start >= 16, id.count - end <= 255 else { return nil }
+        let n = id.count
+        guard n >= 16 else { return nil }
+        let p = id.baseAddress!
+        let prefixed =
+            p.load(as: UInt8.self) == UInt8(ascii: "0")
+            && p.load(fromByteOffset: 1, as: UInt8.self) == UInt8(ascii: "x")
+        let start = prefixed ? 2 : 0
+        var i = start
+        let limit = min(n, start &+ 510)
+        // Eight bytes at a time while they are all hex digits.
+        while i &+ 8 <= limit {
+            let mask = hexMask(UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            if mask != 0x8080_8080_8080_8080 {
+                i &+= (~mask & 0x8080_8080_8080_8080).trailingZeroBitCount &>> 3
+                break
+            }
+            i &+= 8
+        }
+        if i &+ 8 > limit {
+            while i < limit && isHexDigit(p.load(fromByteOffset: i, as: UInt8.self)) { i &+= 1 }
+        }
+        let end = start &+ (i &- start) & ~1
+        guard end &- start >= 16, n &- end <= 255 else { return nil }
         return (prefixed, end)
     }
 
+    /// The high bit of each byte of `w` set exactly when that byte is a lowercase hex digit
+    /// (eight bytes at once: no carries cross bytes, as each sum stays below 0x100).
     @inline(__always)
-    private static func isHexDigit(_ b: UInt8) -> Bool {
-        (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "f"))
+    private static func hexMask(_ w: UInt64) -> UInt64 {
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let low = w & ~high
+        let ascii = ~w & high
+        let atLeast0 = (low &+ ones &* 0x50) & high
+        let atMost9 = ~(low &+ ones &* 0x46) & high
+        let atLeastA = (low &+ ones &* 0x1F) & high
+        let atMostF = ~(low &+ ones &* 0x19) & high
+        return ascii & ((atLeast0 & atMost9) | (atLeastA & atMostF))
+    }
+
+    /// Eight lowercase hex digits (little-endian bytes of `w`) as four bytes, in the low half.
+    @inline(__always)
+    private static func pack8(_ w: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let v = (w & 0x0F0F_0F0F_0F0F_0F0F) &+ ((w &>> 6) & ones) &* 9
+        var y = ((v & 0x00FF_00FF_00FF_00FF) &<< 4 | (v &>> 8) & 0x00FF_00FF_00FF_00FF) & 0x00FF_00FF_00FF_00FF
+        y = (y | y &>> 8) & 0x0000_FFFF_0000_FFFF
+        return (y | y &>> 16) & 0xFFFF_FFFF
     }
 
     @inline(__always)
-    private static func nibble(_ b: UInt8) -> UInt8 { b <= UInt8(ascii: "9") ? b &- 48 : b &- 87 }
+    private static func isHexDigit(_ b: UInt8) -> Bool { b &- 48 < 10 || b &- 97 < 6 }
+
+    /// The value of a lowercase hex digit (branch-free: 'a'–'f' have bit 6 set).
+    @inline(__always)
+    private static func nibble(_ b: UInt8) -> UInt8 { (b & 0x0F) &+ 9 &* (b &>> 6) }
 }

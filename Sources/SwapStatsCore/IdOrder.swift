@@ -9,9 +9,12 @@ public enum IdOrder {
     /// Negative, zero or positive as `a` comes before, equals or comes after `b`.
     @inlinable
     public static func compare(_ a: String, _ b: String) -> Int {
-        var a = a
-        var b = b
-        return a.withUTF8 { x in b.withUTF8 { y in compare(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y)) } }
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in compare(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y))
+            }
+        }
+        if let result = fast ?? nil { return result }
+        return Array(a.utf8).withUnsafeBytes { x in Array(b.utf8).withUnsafeBytes { y in compare(x, y) } }
     }
 
     /// Byte-wise comparison of two buffers.

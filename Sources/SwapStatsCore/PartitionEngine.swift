@@ -49,8 +49,6 @@ public struct PartitionEngine: Sendable {
     public var nextOffset: Int64 = 0
     var dedup = DedupTable()
     var buffer: ReorderBuffer
-    /// Events the buffer just released, applied in order (kept to reuse its storage).
-    private var released: [SwapEvent] = []
     var walletNumbers = WalletDirectory()
     var tokenIndex = FingerprintTable<Int32>(placeholder: -1)
     /// Tokens by slot; a free slot holds ``TokenState/vacant`` and an empty name.
@@ -100,9 +98,10 @@ public struct PartitionEngine: Sendable {
 
     /// Offers one validated event.
     @discardableResult
-    public mutating func ingest(_ e: SwapEvent) -> IngestOutcome {
+    public mutating func ingest(_ e: consuming SwapEvent) -> IngestOutcome {
         let step = configuration.bucketStep
-        let x = e.ts / step
+        let ts = e.ts
+        let x = ts / step
         let now = clockBucket
         if now != .min && x <= now - largestSpan {
             counters.expired += 1
@@ -125,17 +124,16 @@ public struct PartitionEngine: Sendable {
         counters.accepted += 1
         if isLate {
             counters.lateApplied += 1
-            apply(e, bucket: x)
+            apply(e, bucket: x, inOrder: false)
             return .lateApplied
         }
         buffer.push(e)
-        if e.ts > newestEventTime {
-            newestEventTime = e.ts
-            watermark = max(watermark, e.ts - configuration.allowedLateness)
-            advanceClock(to: e.ts)
+        if ts > newestEventTime {
+            newestEventTime = ts
+            watermark = max(watermark, ts - configuration.allowedLateness)
+            advanceClock(to: ts)
         }
-        buffer.release(before: watermark, into: &released)
-        if !released.isEmpty { applyReleased() }
+        releaseBuffered(before: watermark)
         return .buffered
     }
 
@@ -155,26 +153,30 @@ public struct PartitionEngine: Sendable {
     /// Releases every buffered event and moves the watermark past the newest event time,
     /// so later events older than that are late.
     public mutating func flush() {
-        buffer.releaseAll(into: &released)
-        applyReleased()
+        releaseBuffered(before: .max)
         if newestEventTime != .min { watermark = max(watermark, newestEventTime + 1) }
     }
 
-    private mutating func applyReleased() {
+    /// Applies the buffered events before `bound`, in `(ts, id)` order.
+    @inline(__always)
+    private mutating func releaseBuffered(before bound: Int64) {
+        guard buffer.holds(before: bound) else { return }
+        var held = ReorderBuffer.parked
+        swap(&held, &buffer)
         let step = configuration.bucketStep
-        for r in released { apply(r, bucket: r.ts / step) }
-        released.removeAll(keepingCapacity: true)
+        held.release(before: bound) { e in apply(e, bucket: e.ts / step, inOrder: true) }
+        swap(&held, &buffer)
     }
 
-    private mutating func apply(_ e: SwapEvent, bucket x: Int64) {
-        let wallet = walletNumbers.number(e.whoHash, bucket: x)
+    private mutating func apply(_ e: SwapEvent, bucket x: Int64, inOrder: Bool) {
+        let wallet = walletNumbers.number(e.whoHash, bucket: x, who: e.who)
         let slot: Int32
         if let found = tokenIndex.find(e.tokenHash, where: { tokenNames[Int($0)] == e.token }) {
             slot = tokenIndex.value(at: found)
-            tokens[Int(slot)].apply(e, bucket: x, wallet: wallet, context)
+            tokens[Int(slot)].apply(e, bucket: x, wallet: wallet, inOrder: inOrder, context)
         } else {
-            var token = TokenState(first: e, bucket: x)
-            token.apply(e, bucket: x, wallet: wallet, context)
+            var token = TokenState(name: e.token, bucket: x)
+            token.apply(e, bucket: x, wallet: wallet, inOrder: inOrder, context)
             slot = place(token)
             tokenIndex.insert(e.tokenHash, slot)
         }
@@ -305,15 +307,18 @@ public struct PartitionEngine: Sendable {
         guard let q = bucket(endingAt: asOf), let i = slot(of: token), tokens[i].isLive(at: q, context) else {
             return nil
         }
-        return tokens[i].stats(at: q, windows: configuration.windows, context)
+        return tokens[i].stats(at: q, windows: configuration.windows, who: lastWho(i), context)
     }
+
+    /// The wallet string of token slot `i`'s last trade.
+    func lastWho(_ i: Int) -> String { walletNumbers.who(tokens[i].lastWallet) }
 
     /// Stats of every live token at `asOf`, sorted by token.
     public func allStats(asOf: Int64? = nil) -> [TokenStats] {
         guard let q = bucket(endingAt: asOf) else { return [] }
         return tokens.indices.compactMap { i in
             guard !tokenNames[i].isEmpty, tokens[i].isLive(at: q, context) else { return nil }
-            return tokens[i].stats(at: q, windows: configuration.windows, context)
+            return tokens[i].stats(at: q, windows: configuration.windows, who: lastWho(i), context)
         }.sorted { $0.token < $1.token }
     }
 
@@ -333,11 +338,41 @@ public struct PartitionEngine: Sendable {
     public var bufferedCount: Int { buffer.count }
 
     /// Approximate heap bytes of the whole state (windows, wallets, dedup, buffer).
-    public var bytes: Int {
-        var n = dedup.bytes + buffer.bytes + tokenIndex.bytes + walletNumbers.bytes
-        n += tokens.capacity * MemoryLayout<TokenState>.stride + tokenNames.capacity * 16
-        for i in tokens.indices where !tokenNames[i].isEmpty { n += tokens[i].bytes }
-        return n
+    public var bytes: Int { memory.total }
+
+    /// Where the state's heap bytes go (approximately: capacities, not malloc's overhead).
+    public struct Memory: Sendable {
+        /// The dedup table.
+        public var dedup = 0
+        /// Bucket slots and records.
+        public var buckets = 0
+        /// Open and close ids of buckets.
+        public var ids = 0
+        /// Per-token wallet tables and the partition's wallet numbers.
+        public var wallets = 0
+        /// Everything else: token tables, headers, running bodies, the reorder buffer.
+        public var other = 0
+
+        public var total: Int { dedup + buckets + ids + wallets + other }
+    }
+
+    /// Heap bytes of the state by part.
+    public var memory: Memory {
+        var m = Memory()
+        m.dedup = dedup.bytes
+        m.wallets = walletNumbers.bytes
+        m.other = buffer.bytes + tokenIndex.bytes + tokens.capacity * MemoryLayout<TokenState>.stride
+        m.other += tokenNames.capacity * 16 + slotFlags.capacity * 2
+        for i in tokens.indices where !tokenNames[i].isEmpty {
+            let t = tokens[i]
+            m.buckets += t.ring.bytes + t.records.capacity * MemoryLayout<MultiBucket>.stride
+            m.ids += t.ids.capacityBytes
+            m.wallets += t.wallets.bytes
+            m.other +=
+                t.bytes - t.ring.bytes - t.records.capacity * MemoryLayout<MultiBucket>.stride
+                - t.ids.capacityBytes - t.wallets.bytes
+        }
+        return m
     }
 
     /// Dedup entries and their bytes (reported as state memory).

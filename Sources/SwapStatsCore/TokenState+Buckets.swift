@@ -45,37 +45,35 @@ extension TokenState {
             index: UInt32(truncatingIfNeeded: x), e, offset: UInt32(e.ts - x * c.step), id: appendId(e.id))
     }
 
-    /// Adds `e` to the existing bucket `x` at `p`; `sliding` when running bodies hold it.
-    mutating func addTrade(_ e: SwapEvent, at p: Int, bucket x: Int64, sliding: Bool, _ c: TokenContext) {
+    /// Adds `e` to the existing bucket `x` at `p`; `sliding` when running bodies hold it;
+    /// `isLast` when `e` is the token's new last trade (so the bucket's new close).
+    mutating func addTrade(
+        _ e: SwapEvent, at p: Int, bucket x: Int64, sliding: Bool, isLast: Bool, _ c: TokenContext
+    ) {
         let t = sliding ? totals(p) : BucketTotals()
-        if !ring[p].isMulti { promote(p, bucket: x) }
-        let offset = UInt32(e.ts - x * c.step)
+        if !ring[p].isMulti { promote(p) }
+        let offset = UInt32(truncatingIfNeeded: e.ts &- x &* c.step)
         let r = ring[p].record
-        let isCurrent = x == position
-        // Open: an earlier trade (a late one) replaces it.
-        if offset < ring[p].openTs || (offset == ring[p].openTs && ids.compare(ring[p].openId, with: e.id) > 0) {
-            ids.release(ring[p].openId)
-            ring[p].openId = appendId(e.id)
-            ring[p].openTs = offset
-            records[r].openPrice = e.price
-        }
-        // Close: the newest bucket's close is the token's last trade (no id kept).
-        if isCurrent {
-            if e.ts > lastTrade.ts || (e.ts == lastTrade.ts && IdOrder.precedes(lastTrade.id, e.id)) {
-                records[r].closeTs = offset
-                records[r].closePrice = e.price
+        if isLast {
+            // After every trade of the bucket (always so in order): the new close.
+            replaceClose(of: r, with: e, offset: offset)
+        } else {
+            // A late trade: it may open the bucket, or close it, or neither.
+            if offset < ring[p].openTs || (offset == ring[p].openTs && ids.compare(ring[p].openId, with: e.id) > 0) {
+                let id = appendId(e.id)
+                ids.release(ring[p].openId)
+                ring[p].openId = id
+                ring[p].openTs = offset
+                records[r].openPrice = e.price
+            } else if offset > records[r].closeTs
+                || (offset == records[r].closeTs && ids.compare(records[r].closeId, with: e.id) < 0)
+            {
+                replaceClose(of: r, with: e, offset: offset)
             }
-        } else if offset > records[r].closeTs
-            || (offset == records[r].closeTs && ids.compare(records[r].closeId, with: e.id) < 0)
-        {
-            ids.release(records[r].closeId)
-            records[r].closeId = appendId(e.id)
-            records[r].closeTs = offset
-            records[r].closePrice = e.price
         }
-        records[r].txns += 1
+        records[r].txns &+= 1
         if e.side == .buy {
-            records[r].buys += 1
+            records[r].buys &+= 1
             ring[p].b += e.usd
         } else {
             ring[p].c += e.usd
@@ -96,8 +94,17 @@ extension TokenState {
         }
     }
 
+    @inline(__always)
+    private mutating func replaceClose(of r: Int, with e: SwapEvent, offset: UInt32) {
+        let id = appendId(e.id)
+        ids.release(records[r].closeId)
+        records[r].closeId = id
+        records[r].closeTs = offset
+        records[r].closePrice = e.price
+    }
+
     /// Turns the lone bucket at `p` into a multi one (with a record) holding its trade.
-    private mutating func promote(_ p: Int, bucket x: Int64) {
+    private mutating func promote(_ p: Int) {
         let s = ring[p]
         var r = MultiBucket.vacant
         r.txns = 1
@@ -113,13 +120,8 @@ extension TokenState {
         r.low = s.price
         r.openPrice = s.price
         r.closePrice = s.price
-        if x == position {
-            // Its trade is the token's last trade: the close needs no id of its own.
-            r.closeId = IdArena.none
-        } else {
-            // Open and close are the same trade: each keeps its own copy of the id.
-            r.closeId = ids.duplicate(s.openId)
-        }
+        // Open and close are the same trade: each keeps its own copy of the id.
+        r.closeId = ids.duplicate(s.openId)
         let index = allocateRecord(r)
         let usd = s.usd
         let buy = s.side == .buy

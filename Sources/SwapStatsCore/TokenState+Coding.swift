@@ -6,16 +6,15 @@ extension TokenState {
     private static let storedBits =
         BucketSlot.multi | BucketSlot.sell | BucketSlot.walletLast | BucketSlot.buyerLast | BucketSlot.sellerLast
 
-    /// Writes the token's header: name, newest bucket, last trade, running bodies.
-    func writeHeader(into w: inout BinaryWriter) {
+    /// Writes the token's header: name, newest bucket, what the last trade keeps beyond the
+    /// newest bucket's close (wallet, USD, side), running bodies.
+    func writeHeader(into w: inout BinaryWriter, numbers: WalletDirectory) {
         w.string(name)
         w.i64(position)
-        w.string(lastTrade.id)
-        w.string(lastTrade.who)
-        w.u8(lastTrade.side.rawValue)
-        w.i64(lastTrade.ts)
-        w.f64(lastTrade.price)
-        w.f64(lastTrade.usd)
+        w.u64(numbers.fingerprint(lastWallet))
+        w.string(numbers.who(lastWallet))
+        w.f64(lastUSD)
+        w.u8(lastSide.rawValue)
         w.u8(UInt8(windows.count))
         for window in windows {
             let body = window.body
@@ -37,12 +36,7 @@ extension TokenState {
             w.f64(s.b)
             w.f64(s.c)
             for v in [r.txns, r.buys, r.walletsLast, r.buyersLast, r.sellersLast, r.closeTs] { w.u32(v) }
-            if r.closeId == IdArena.none {
-                w.u8(0)
-            } else {
-                w.u8(1)
-                ids.writeEncoded(r.closeId, into: &w)
-            }
+            ids.writeEncoded(r.closeId, into: &w)
             for v in [r.amount, r.mean, r.m2, r.high, r.low, r.openPrice, r.closePrice] { w.f64(v) }
         } else {
             w.f64(s.usd)
@@ -61,29 +55,32 @@ extension TokenState {
 
     /// Writes the whole token: header, every bucket, every wallet.
     func write(into w: inout BinaryWriter, numbers: WalletDirectory) {
-        writeHeader(into: &w)
+        writeHeader(into: &w, numbers: numbers)
         w.u32(UInt32(ring.count))
         for p in 0..<ring.count { writeBucket(p, into: &w) }
         w.u32(UInt32(wallets.count))
         wallets.forEach { e in Self.writeWallet(e, fingerprint: numbers.fingerprint(e.number), into: &w) }
     }
 
-    /// A token with the header ``writeHeader(into:)`` wrote and no buckets or wallets yet.
-    static func readHeader(_ r: inout BinaryReader, _ c: TokenContext) throws(SnapshotError) -> TokenState {
+    /// A token with the header ``writeHeader(into:numbers:)`` wrote and no buckets or
+    /// wallets yet; numbers the last trade's wallet.
+    static func readHeader(
+        _ r: inout BinaryReader, _ c: TokenContext, numbers: inout WalletDirectory
+    ) throws(SnapshotError) -> TokenState {
         let name = try r.string()
         let position = try r.i64()
         let limit = (Int64(1) << 52) / max(c.step, 1)
         guard !name.isEmpty, name.utf8.count <= 128, position > -limit, position < limit else {
             throw .corrupt("token header")
         }
-        let id = try r.string()
+        let fp = try r.u64()
         let who = try r.string()
-        guard let side = Side(rawValue: try r.u8()) else { throw .corrupt("bad side") }
-        let trade = Trade(id: id, ts: try r.i64(), side: side, price: try r.f64(), usd: try r.f64(), who: who)
-        var t = TokenState.vacant
-        t.name = name
-        t.position = position
-        t.lastTrade = trade
+        let usd = try r.f64()
+        guard fp != 0, !who.isEmpty, let side = Side(rawValue: try r.u8()) else { throw .corrupt("last trade") }
+        var t = TokenState(name: name, bucket: position)
+        t.lastWallet = numbers.number(fp, bucket: position, who: who)
+        t.lastUSD = usd
+        t.lastSide = side
         let windowCount = Int(try r.u8())
         guard windowCount == 0 || windowCount == c.spans.count else { throw .corrupt("window count \(windowCount)") }
         for _ in 0..<windowCount {
@@ -137,11 +134,7 @@ extension TokenState {
         guard m.txns >= 2, m.buys <= m.txns, m.walletsLast <= m.txns, m.buyersLast <= m.buys,
             m.sellersLast <= m.txns - m.buys, Int64(m.closeTs) < c.step
         else { throw .corrupt("bucket counts") }
-        switch try r.u8() {
-        case 0: m.closeId = IdArena.none
-        case 1: m.closeId = try ids.readEncoded(&r)
-        default: throw .corrupt("close id flag")
-        }
+        m.closeId = try ids.readEncoded(&r)
         m.amount = try r.f64()
         m.mean = try r.f64()
         m.m2 = try r.f64()
@@ -168,7 +161,7 @@ extension TokenState {
     static func read(
         _ r: inout BinaryReader, _ c: TokenContext, numbers: inout WalletDirectory
     ) throws(SnapshotError) -> TokenState {
-        var t = try readHeader(&r, c)
+        var t = try readHeader(&r, c, numbers: &numbers)
         let count = Int(try r.u32())
         guard count >= 1, count <= r.remaining / 30 else { throw .corrupt("bucket count \(count)") }
         var last = Int64.min
@@ -179,11 +172,6 @@ extension TokenState {
             t.ring.append(slot)
         }
         guard last == t.position else { throw .corrupt("token without its newest bucket") }
-        if t.records.contains(where: { $0.closeId == IdArena.none }) {
-            guard let s = t.ring.last, s.isMulti, t.records[s.record].closeId == IdArena.none,
-                t.records.filter({ $0.closeId == IdArena.none }).count == 1
-            else { throw .corrupt("a close without its id") }
-        }
         let wallets = Int(try r.u32())
         guard wallets <= r.remaining / 17 else { throw .corrupt("wallet count \(wallets)") }
         t.wallets = .reserved(wallets)
@@ -201,7 +189,7 @@ extension TokenState {
     ) throws(SnapshotError) {
         let newest = Self.lastAny(entry, newest: position)
         guard newest <= position else { throw .corrupt("wallet after the newest bucket") }
-        let n = numbers.number(fp, bucket: newest)
+        let n = numbers.number(fp, bucket: newest, who: nil)
         var e = entry
         e.key = (entry.key & ~WalletTable.Entry.wallet) | (n + 1)
         if let slot = wallets.find(n) {

@@ -2,8 +2,15 @@ extension TokenState {
     /// Whether the token has a trade in the largest window ending at bucket `q`.
     func isLive(at q: Int64, _ c: TokenContext) -> Bool { position > q - c.largestSpan }
 
-    /// The answer at the end of bucket `q` (>= `position`), without mutating.
-    func stats(at q: Int64, windows specs: [WindowSpec], _ c: TokenContext) -> TokenStats {
+    /// The token's last trade (`who`: its wallet, from the partition's wallet numbers).
+    func lastTrade(who: String, _ c: TokenContext) -> Trade {
+        let (ts, price, id) = newestClose(c)
+        return Trade(id: ids.string(at: id), ts: ts, side: lastSide, price: price, usd: lastUSD, who: who)
+    }
+
+    /// The answer at the end of bucket `q` (>= `position`), without mutating; `who` is the
+    /// last trade's wallet.
+    func stats(at q: Int64, windows specs: [WindowSpec], who: String, _ c: TokenContext) -> TokenStats {
         let asOf = (q + 1) * c.step
         let current = ring.count - 1
         var out: [WindowStats] = []
@@ -65,7 +72,7 @@ extension TokenState {
             }
             out.append(w)
         }
-        return TokenStats(token: name, asOf: asOf, lastTrade: lastTrade, windows: out)
+        return TokenStats(token: name, asOf: asOf, lastTrade: lastTrade(who: who, c), windows: out)
     }
 
     /// Up to `limit` newest candles of `interval` buckets each, oldest first, from the
@@ -103,7 +110,7 @@ extension TokenState {
     var bytes: Int {
         MemoryLayout<TokenState>.stride + ring.bytes + records.capacity * MemoryLayout<MultiBucket>.stride
             + ids.capacityBytes + wallets.bytes + windows.capacity * MemoryLayout<WindowState>.stride + highs.bytes
-            + lows.bytes + StringBytes.heap(name) + StringBytes.heap(lastTrade.id) + StringBytes.heap(lastTrade.who)
+            + lows.bytes + StringBytes.heap(name)
     }
 
     #if SWAPSTATS_INTERNAL_CHECKS

@@ -1,9 +1,7 @@
 /// Distinct wallets by last appearance (see ``BucketSlot``).
 extension TokenState {
-    /// Which distinct-wallet counter a bump moves.
-    enum WalletCounter { case buyers, sellers, wallets }
-
     /// Moves wallet `n`'s last-appearance counters to bucket `x` when `x` is newer.
+    @inline(__always)
     mutating func track(wallet n: UInt32, side: Side, bucket x: Int64, _ c: TokenContext) {
         var slot = wallets.find(n)
         if slot == nil {
@@ -14,30 +12,33 @@ extension TokenState {
             }
             slot = wallets.insert(n)
         }
-        let before = wallets[slot!]
-        var after = before
-        let buy = before.key & WalletTable.Entry.hasBuy != 0 ? widen(before.buy) : Int64.min
-        let sell = before.key & WalletTable.Entry.hasSell != 0 ? widen(before.sell) : Int64.min
-        let x32 = UInt32(truncatingIfNeeded: x)
-        if side == .buy {
-            if x > buy {
-                bump(buy, by: -1, .buyers, c)
-                bump(x, by: 1, .buyers, c)
-                after.buy = x32
-                after.key |= WalletTable.Entry.hasBuy
-            }
-        } else if x > sell {
-            bump(sell, by: -1, .sellers, c)
-            bump(x, by: 1, .sellers, c)
-            after.sell = x32
-            after.key |= WalletTable.Entry.hasSell
-        }
+        var entry = wallets[slot!]
+        let hasBuy = entry.key & WalletTable.Entry.hasBuy != 0
+        let hasSell = entry.key & WalletTable.Entry.hasSell != 0
+        let buy = hasBuy ? widen(entry.buy) : Int64.min
+        let sell = hasSell ? widen(entry.sell) : Int64.min
         let any = max(buy, sell)
-        if x > any {
-            bump(any, by: -1, .wallets, c)
-            bump(x, by: 1, .wallets, c)
+        let x32 = UInt32(truncatingIfNeeded: x)
+        // The wallet's side counter and overall counter move from their old buckets to x.
+        let old = side == .buy ? buy : sell
+        guard x > old else { return }
+        let movesAny = x > any
+        if side == .buy {
+            entry.buy = x32
+            entry.key |= WalletTable.Entry.hasBuy
+        } else {
+            entry.sell = x32
+            entry.key |= WalletTable.Entry.hasSell
         }
-        wallets[slot!] = after
+        wallets[slot!] = entry
+        let buyer = side == .buy ? 1 : 0
+        adjust(x, wallets: movesAny ? 1 : 0, buyers: buyer, sellers: 1 - buyer, c)
+        if movesAny && any == old {
+            adjust(old, wallets: -1, buyers: -buyer, sellers: buyer - 1, c)
+        } else {
+            adjust(old, wallets: 0, buyers: -buyer, sellers: buyer - 1, c)
+            if movesAny { adjust(any, wallets: -1, buyers: 0, sellers: 0, c) }
+        }
     }
 
     /// The newest bucket of either side of a wallet entry (`Int64.min` for none), its
@@ -49,37 +50,30 @@ extension TokenState {
             e.key & WalletTable.Entry.hasSell != 0 ? widen(e.sell, against: newest) : .min)
     }
 
-    /// Changes a distinct-wallet counter of bucket `index` (if still live) and of every
+    /// Changes the distinct-wallet counters of bucket `index` (if still live) and of every
     /// body that holds it.
     @inline(__always)
-    private mutating func bump(_ index: Int64, by delta: Int, _ counter: WalletCounter, _ c: TokenContext) {
-        guard index != .min, index >= bucketIndex(0) else { return }
-        let last = ring.count - 1
+    private mutating func adjust(_ index: Int64, wallets dw: Int, buyers db: Int, sellers ds: Int, _ c: TokenContext) {
+        guard index != .min, ring.count > 0, index >= bucketIndex(0) else { return }
+        let last = ring.count &- 1
         let p = ring[last].index == UInt32(truncatingIfNeeded: index) ? last : position(of: index)
         if ring[p].isMulti {
             let r = ring[p].record
-            let d = UInt32(bitPattern: Int32(delta))
-            switch counter {
-            case .buyers: records[r].buyersLast &+= d
-            case .sellers: records[r].sellersLast &+= d
-            case .wallets: records[r].walletsLast &+= d
-            }
+            records[r].walletsLast &+= UInt32(bitPattern: Int32(truncatingIfNeeded: dw))
+            records[r].buyersLast &+= UInt32(bitPattern: Int32(truncatingIfNeeded: db))
+            records[r].sellersLast &+= UInt32(bitPattern: Int32(truncatingIfNeeded: ds))
         } else {
-            let bit =
-                switch counter {
-                case .buyers: BucketSlot.buyerLast
-                case .sellers: BucketSlot.sellerLast
-                case .wallets: BucketSlot.walletLast
-                }
-            if delta > 0 { ring[p].bits |= bit } else { ring[p].bits &= ~bit }
+            var bits = ring[p].bits
+            if dw > 0 { bits |= BucketSlot.walletLast } else if dw < 0 { bits &= ~BucketSlot.walletLast }
+            if db > 0 { bits |= BucketSlot.buyerLast } else if db < 0 { bits &= ~BucketSlot.buyerLast }
+            if ds > 0 { bits |= BucketSlot.sellerLast } else if ds < 0 { bits &= ~BucketSlot.sellerLast }
+            ring[p].bits = bits
         }
-        guard index != position else { return }
-        for i in windows.indices where index > position - c.spans[i] {
-            switch counter {
-            case .buyers: windows[i].body.buyers += delta
-            case .sellers: windows[i].body.sellers += delta
-            case .wallets: windows[i].body.wallets += delta
-            }
+        guard index != position, !windows.isEmpty else { return }
+        for i in windows.indices where index > position &- c.spans[i] {
+            windows[i].body.wallets &+= dw
+            windows[i].body.buyers &+= db
+            windows[i].body.sellers &+= ds
         }
     }
 

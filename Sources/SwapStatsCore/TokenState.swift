@@ -26,11 +26,15 @@ struct TokenState: Sendable {
     static let defaultSlidingThreshold = 24
 
     var name: String
-    var lastTrade: Trade
     /// Index of the newest bucket.
     var position: Int64
+    /// The last trade's wallet number, USD value and side. Its time, price and id are the
+    /// close of the newest bucket: the last trade in `(ts, id)` order is always there.
+    var lastWallet: UInt32 = 0
+    var lastUSD = 0.0
+    var lastSide = Side.buy
     /// Live buckets, sorted by index, all within the largest window behind `position`.
-    var ring = Ring<BucketSlot>(placeholder: .empty)
+    var ring = BucketRing()
     /// Records of the buckets with several trades; free ones are chained from `freeRecord`.
     var records: [MultiBucket] = []
     var freeRecord: UInt32 = .max
@@ -41,10 +45,9 @@ struct TokenState: Sendable {
     var highs = ExtremeStack(isMax: true)
     var lows = ExtremeStack(isMax: false)
 
-    /// A token whose first trade is `e`, in bucket `x` (its slot is added by ``apply``).
-    init(first e: SwapEvent, bucket x: Int64) {
-        name = e.token
-        lastTrade = Trade(e)
+    /// A token named `name` with no bucket yet (its first trade comes through ``apply``).
+    init(name: String, bucket x: Int64) {
+        self.name = name
         position = x
     }
 
@@ -66,21 +69,23 @@ struct TokenState: Sendable {
     }
 
     /// Applies an accepted trade in bucket `x` (> `position` − largest span), of wallet
-    /// number `wallet`.
-    mutating func apply(_ e: SwapEvent, bucket x: Int64, wallet: UInt32, _ c: TokenContext) {
+    /// number `wallet`. `inOrder`: released by the reorder buffer, so after every trade
+    /// applied before (a late event may fall anywhere).
+    mutating func apply(_ e: SwapEvent, bucket x: Int64, wallet: UInt32, inOrder: Bool, _ c: TokenContext) {
+        let isLast = inOrder || ring.count == 0 || x > position || (x == position && isAfterLast(e, c))
         if x > position || ring.count == 0 { advance(to: x, c) }
         let sliding = isSliding
         let isCurrent = x == position
         var p = ring.count - 1
         if p >= 0 && ring[p].index == UInt32(truncatingIfNeeded: x) {
-            addTrade(e, at: p, bucket: x, sliding: sliding && !isCurrent, c)
+            addTrade(e, at: p, bucket: x, sliding: sliding && !isCurrent, isLast: isLast, c)
         } else if p < 0 || bucketIndex(p) < x {
             ring.append(newSlot(e, bucket: x, c))
             p += 1
         } else {
             p = position(of: x)
             if p < ring.count && bucketIndex(p) == x {
-                addTrade(e, at: p, bucket: x, sliding: sliding && !isCurrent, c)
+                addTrade(e, at: p, bucket: x, sliding: sliding && !isCurrent, isLast: false, c)
             } else {
                 ring.insert(newSlot(e, bucket: x, c), at: p)
                 for i in windows.indices where x <= position - c.spans[i] { windows[i].start += 1 }
@@ -98,12 +103,32 @@ struct TokenState: Sendable {
         } else if ring.count > c.threshold {
             startSliding(c)
         }
-        if e.ts > lastTrade.ts || (e.ts == lastTrade.ts && IdOrder.precedes(lastTrade.id, e.id)) {
-            lastTrade = Trade(e)
+        if isLast {
+            lastWallet = wallet
+            lastUSD = e.usd
+            lastSide = e.side
         }
         #if SWAPSTATS_INTERNAL_CHECKS
             checkInvariants(c)
         #endif
+    }
+
+    /// Whether `e` comes after the token's last trade (the newest bucket's close) in
+    /// `(ts, id)` order.
+    func isAfterLast(_ e: SwapEvent, _ c: TokenContext) -> Bool {
+        let (ts, _, id) = newestClose(c)
+        return e.ts > ts || (e.ts == ts && ids.compare(id, with: e.id) < 0)
+    }
+
+    /// Time, price and id handle of the newest bucket's close: the token's last trade.
+    func newestClose(_ c: TokenContext) -> (ts: Int64, price: Double, id: UInt32) {
+        let s = ring[ring.count - 1]
+        let start = position * c.step
+        if s.isMulti {
+            let r = records[s.record]
+            return (start + Int64(r.closeTs), r.closePrice, r.closeId)
+        }
+        return (start + Int64(s.openTs), s.price, s.openId)
     }
 
     /// Builds the running bodies and extreme stacks from the live buckets.
@@ -134,10 +159,6 @@ struct TokenState: Sendable {
     /// largest window are freed.
     private mutating func advance(to x: Int64, _ c: TokenContext) {
         let largest = x - c.largestSpan
-        // The old newest bucket's close was the token's last trade: keep its id now.
-        if let last = ring.last, last.isMulti, records[last.record].closeId == IdArena.none {
-            records[last.record].closeId = appendId(lastTrade.id)
-        }
         var expired = 0
         if isSliding {
             let current = ring.count - 1
@@ -198,6 +219,5 @@ struct TokenState: Sendable {
 
 extension TokenState {
     /// What a free token slot holds.
-    static let vacant = TokenState(
-        first: SwapEvent(id: "", token: "", who: "", side: .buy, amount: 1, usd: 0, ts: 0), bucket: 0)
+    static let vacant = TokenState(name: "", bucket: 0)
 }

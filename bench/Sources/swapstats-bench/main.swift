@@ -196,6 +196,7 @@ func decodeBench() {
 
 switch which {
 case "engine": engineBench()
+case "day": dayBench()
 case "engine-hot": engineBench(tokens: 1_000, wallets: 5_000)
 case "memory": memoryBench()
 case "query": queryBench()

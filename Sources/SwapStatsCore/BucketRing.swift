@@ -1,18 +1,16 @@
-/// A double-ended array of plain values in one buffer: append and remove-first are O(1), an
-/// insert shifts the shorter side. Grows and shrinks by a quarter, not by doubling, so a
-/// long-lived token's buckets carry little slack.
+/// A token's bucket slots in one buffer, as a double-ended array: append and remove-first
+/// are O(1), an insert shifts the shorter side. Grows and shrinks by a quarter, not by
+/// doubling, so a long-lived token's buckets carry little slack.
 ///
-/// Positions are logical (0 is the first element).
-struct Ring<Element>: RandomAccessCollection {
-    private var storage: [Element]
+/// Positions are logical (0 is the first slot).
+struct BucketRing: RandomAccessCollection, Sendable {
+    typealias Element = BucketSlot
+    private var storage: [Element] = []
     private var first = 0
     private(set) var count = 0
-    private let placeholder: Element
+    private static let placeholder = BucketSlot.empty
 
-    init(placeholder: Element) {
-        self.placeholder = placeholder
-        storage = []
-    }
+    init() {}
 
     var startIndex: Int { 0 }
     var endIndex: Int { count }
@@ -58,7 +56,7 @@ struct Ring<Element>: RandomAccessCollection {
 
     mutating func removeFirst(_ n: Int) {
         precondition(n <= count)
-        for i in 0..<n { self[i] = placeholder }
+        for i in 0..<n { self[i] = Self.placeholder }
         first = count == n ? 0 : physical(n)
         count -= n
         if storage.count > 16 && count < storage.count / 4 { resize(to: count + count / 4 + 4) }
@@ -77,10 +75,8 @@ struct Ring<Element>: RandomAccessCollection {
         var fresh: [Element] = []
         fresh.reserveCapacity(capacity)
         for i in 0..<count { fresh.append(self[i]) }
-        while fresh.count < capacity { fresh.append(placeholder) }
+        while fresh.count < capacity { fresh.append(Self.placeholder) }
         storage = fresh
         first = 0
     }
 }
-
-extension Ring: Sendable where Element: Sendable {}

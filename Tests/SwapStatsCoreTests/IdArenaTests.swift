@@ -1,0 +1,79 @@
+import SwapStatsTestSupport
+import Testing
+
+@testable import SwapStatsCore
+
+@Suite struct IdArenaTests {
+    /// Ids of every shape the arena packs or keeps raw.
+    static func randomID(_ rng: inout SplitMix64) -> String {
+        let hex = Array("0123456789abcdef")
+        let other = Array("ABCDEFxyz:-_.0123456789é世")
+        var s = ""
+        switch rng.int(0...5) {
+        case 0: s = "0x" + String((0..<64).map { _ in hex[rng.int(0...15)] }) + ":\(rng.int(0...600))"
+        case 1: s = String((0..<rng.int(1...80)).map { _ in hex[rng.int(0...15)] })
+        case 2: s = "0x" + String((0..<rng.int(0...40)).map { _ in hex[rng.int(0...15)] })
+        case 3: s = String((0..<rng.int(1...256)).map { _ in hex[rng.int(0...15)] })
+        case 4: s = String((0..<rng.int(1...60)).map { _ in other[rng.int(0...(other.count - 1))] })
+        default:
+            s =
+                String((0..<rng.int(16...90)).map { _ in hex[rng.int(0...15)] }) + String(other[rng.int(0...5)])
+                + String((0..<rng.int(0...30)).map { _ in hex[rng.int(0...15)] })
+        }
+        while s.utf8.count > 256 { s.removeLast() }
+        return s.isEmpty ? "x" : s
+    }
+
+    @Test func everyIdComesBackByteForByteAndOrdersAsItsBytes() {
+        var rng = SplitMix64(seed: 5)
+        var arena = IdArena()
+        var stored: [(UInt32, String)] = []
+        for _ in 0..<5_000 {
+            let id = Self.randomID(&rng)
+            stored.append((arena.append(id), id))
+        }
+        for (handle, id) in stored {
+            #expect(arena.id(at: handle) == Array(id.utf8), "\(id)")
+            #expect(arena.string(at: handle) == id)
+        }
+        for _ in 0..<5_000 {
+            let (h, a) = stored[rng.int(0...(stored.count - 1))]
+            let b = stored[rng.int(0...(stored.count - 1))].1
+            #expect((arena.compare(h, with: b) < 0) == IdOrder.precedes(a, b), "\(a) vs \(b)")
+            #expect((arena.compare(h, with: b) == 0) == (a == b))
+        }
+    }
+
+    @Test func transactionHashIdsArePackedToAboutHalf() {
+        var arena = IdArena()
+        let id = "0x" + String(repeating: "0123456789abcdef", count: 4) + ":17"
+        let handle = arena.append(id)
+        #expect(arena.encodedSize(at: handle) == 1 + 1 + 32 + 1 + 3)
+        #expect(arena.string(at: handle) == id)
+    }
+
+    @Test func encodedIdsSurviveACheckpointRoundTripAndBadOnesAreRefused() throws {
+        var rng = SplitMix64(seed: 9)
+        var arena = IdArena()
+        var w = BinaryWriter()
+        var ids: [String] = []
+        for _ in 0..<500 {
+            let id = Self.randomID(&rng)
+            ids.append(id)
+            let handle = arena.append(id)
+            arena.writeEncoded(handle, into: &w)
+        }
+        var copy = IdArena()
+        let handles = try w.bytes.reading { (r: inout BinaryReader) throws(SnapshotError) in
+            try ids.map { _ throws(SnapshotError) in try copy.readEncoded(&r) }
+        }
+        #expect(handles.map { copy.string(at: $0) } == ids)
+        // A form tag that does not exist, and a packed id longer than 256 bytes.
+        for bad: [UInt8] in [[7, 0, 65], [1, 200] + [UInt8](repeating: 0x11, count: 200) + [0]] {
+            var target = IdArena()
+            #expect(throws: SnapshotError.self) {
+                try bad.reading { (r: inout BinaryReader) throws(SnapshotError) in _ = try target.readEncoded(&r) }
+            }
+        }
+    }
+}
