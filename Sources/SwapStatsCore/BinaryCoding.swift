@@ -20,6 +20,16 @@ struct BinaryWriter {
         bytes.append(contentsOf: s.utf8)
     }
     mutating func raw(_ b: some Sequence<UInt8>) { bytes.append(contentsOf: b) }
+
+    /// Overwrites four bytes at `offset` (a count written before what it counts).
+    mutating func patch(u32 v: UInt32, at offset: Int) {
+        withUnsafeBytes(of: v.littleEndian) { for i in 0..<4 { bytes[offset + i] = $0[i] } }
+    }
+
+    /// Overwrites eight bytes at `offset`.
+    mutating func patch(u64 v: UInt64, at offset: Int) {
+        withUnsafeBytes(of: v.littleEndian) { for i in 0..<8 { bytes[offset + i] = $0[i] } }
+    }
 }
 
 /// Reads what ``BinaryWriter`` wrote from borrowed bytes; every read is bounds-checked and

@@ -86,10 +86,12 @@ struct DedupTable: Sendable {
         return true
     }
 
-    /// Puts back an entry from a checkpoint (it must be absent).
-    mutating func restore(_ id: UInt64, bucket: Int64) {
+    /// Puts back an entry from a checkpoint (replacing the entry of the same id).
+    mutating func restore(_ id: UInt64, bucket: Int64) { restore(id, stamp: UInt32(truncatingIfNeeded: bucket)) }
+
+    /// Puts back an entry from a checkpoint by the low 32 bits of its bucket.
+    mutating func restore(_ id: UInt64, stamp b: UInt32) {
         let s = Self.segment(id)
-        let b = UInt32(truncatingIfNeeded: bucket)
         if !segments[s].keys.isEmpty {
             let (slot, found) = probe(id, s)
             if found {
@@ -108,6 +110,13 @@ struct DedupTable: Sendable {
     /// 32-bit comparison stays exact even on a stream that stops inserting.
     mutating func sweep(deadThrough: Int64) {
         for s in segments.indices where segments[s].count > 0 { rebuild(s, deadThrough: deadThrough, extra: 0) }
+    }
+
+    /// Every entry with the low 32 bits of its bucket.
+    func forEach(_ body: (UInt64, UInt32) -> Void) {
+        for segment in segments {
+            for (k, b) in zip(segment.keys, segment.buckets) where k != 0 { body(k, b) }
+        }
     }
 
     /// Every entry with its bucket (`near` is any bucket within 2³⁰ of them).

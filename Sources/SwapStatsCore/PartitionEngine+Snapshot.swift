@@ -1,12 +1,12 @@
-/// The whole state of one partition as one byte string (version 2):
+/// The whole state of one partition as one byte string (format 2): what a checkpoint base
+/// with a single piece and no deltas holds, in one blob.
 ///
 ///     "SWPS"  u16 version  u64 payload-length  payload  u64 checksum(payload)
 ///
-/// All integers little-endian; the checksum is ``Fingerprint`` of the payload. The payload
-/// holds the configuration it was taken under, the scalars (offset, counters, clock,
-/// watermark), every dedup entry, every buffered event and every token (see
-/// ``TokenState/write(into:numbers:)``), so a restored engine answers exactly as the
-/// original. Version 1 (the layout before compact buckets) is refused.
+/// The payload is the scalars (``writeScalars(into:)``: configuration, offset, counters,
+/// clocks, the reorder buffer) and then one piece of checkpoint data (every dedup entry and
+/// every token, see ``CheckpointFormat``). Format 1 (the layout before compact buckets) is
+/// refused.
 extension PartitionEngine {
     static let magic: [UInt8] = Array("SWPS".utf8)
     static let snapshotVersion: UInt16 = 2
@@ -15,14 +15,7 @@ extension PartitionEngine {
     public func snapshot() -> [UInt8] {
         var p = BinaryWriter(capacity: 1 << 16)
         writeScalars(into: &p)
-        p.int(dedup.count)
-        let near = clock == .min ? 0 : clockBucket
-        dedup.forEach(near: near) { id, bucket in
-            p.u64(id)
-            p.i64(bucket)
-        }
-        p.int(tokenIndex.count)
-        for i in tokens.indices where !tokenNames[i].isEmpty { tokens[i].write(into: &p, numbers: walletNumbers) }
+        CheckpointFormat.writePiece(of: self, piece: 0, of: 1, into: &p)
         return Self.seal(p.bytes)
     }
 
@@ -35,24 +28,15 @@ extension PartitionEngine {
     }
 
     init(restoring bytes: [UInt8], configuration: EngineConfiguration, slidingThreshold: Int) throws(SnapshotError) {
-        self.init(configuration: configuration, slidingThreshold: slidingThreshold)
         let payload = try Self.unseal(bytes)
+        var loader = CheckpointLoader(configuration: configuration, slidingThreshold: slidingThreshold)
         try bytes.reading { (r: inout BinaryReader) throws(SnapshotError) in
             var r = BinaryReader(r.base, from: payload.lowerBound, to: payload.upperBound)
-            try readScalars(&r)
-            for _ in 0..<(try r.count(minimumBytes: 16)) {
-                let id = try r.u64()
-                let bucket = try r.i64()
-                guard id != 0 else { throw .corrupt("zero fingerprint") }
-                dedup.restore(id, bucket: bucket)
-            }
-            for _ in 0..<(try r.count(minimumBytes: 64)) {
-                let t = try TokenState.read(&r, context, numbers: &walletNumbers)
-                guard slot(of: t.name) == nil else { throw .corrupt("token \(t.name) twice") }
-                tokenIndex.insert(Fingerprint.of(t.name), place(t))
-            }
+            try loader.engine.readScalars(&r)
+            try loader.applyPiece(&r)
             guard r.isAtEnd else { throw .corrupt("trailing bytes in payload") }
         }
+        self = try loader.finish()
     }
 
     /// Wraps a payload in magic, version, length and checksum.

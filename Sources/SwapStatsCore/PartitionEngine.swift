@@ -68,10 +68,16 @@ public struct PartitionEngine: Sendable {
     /// Tokens whose applied trades are kept for ``takeChanges()`` (the trade feed).
     var watchedTokens: Set<String> = []
     var watchedTrades: [SwapEvent] = []
+    /// What changed since the last checkpoint delta (nil: no journal kept).
+    var journal: EngineJournal?
 
     struct SlotFlags {
         var changed = false
         var watched = false
+        /// Listed in the journal's changed tokens.
+        var dirty = false
+        /// New (or started afresh) since the last delta: the next delta holds it whole.
+        var fresh = false
     }
 
     public init(configuration: EngineConfiguration) {
@@ -121,6 +127,7 @@ public struct PartitionEngine: Sendable {
             counters.duplicate += 1
             return .duplicate
         }
+        if journal != nil { journal!.dedup.append(DedupChange(id: e.idHash, stamp: UInt32(truncatingIfNeeded: x))) }
         counters.accepted += 1
         if isLate {
             counters.lateApplied += 1
@@ -171,14 +178,26 @@ public struct PartitionEngine: Sendable {
     private mutating func apply(_ e: SwapEvent, bucket x: Int64, inOrder: Bool) {
         let wallet = walletNumbers.number(e.whoHash, bucket: x, who: e.who)
         let slot: Int32
+        let applied: TokenState.Applied
         if let found = tokenIndex.find(e.tokenHash, where: { tokenNames[Int($0)] == e.token }) {
             slot = tokenIndex.value(at: found)
-            tokens[Int(slot)].apply(e, bucket: x, wallet: wallet, inOrder: inOrder, context)
+            if clock != .min && !tokens[Int(slot)].isLive(at: clockBucket, context) {
+                // Every trade of the token left the largest window (it awaits the sweep): it
+                // starts afresh, as it would after a restore.
+                tokens[Int(slot)] = TokenState(name: tokenNames[Int(slot)], bucket: x)
+                slotFlags[Int(slot)].fresh = true
+            }
+            applied = tokens[Int(slot)].apply(e, bucket: x, wallet: wallet, inOrder: inOrder, context)
         } else {
             var token = TokenState(name: e.token, bucket: x)
-            token.apply(e, bucket: x, wallet: wallet, inOrder: inOrder, context)
+            applied = token.apply(e, bucket: x, wallet: wallet, inOrder: inOrder, context)
             slot = place(token)
             tokenIndex.insert(e.tokenHash, slot)
+        }
+        if journal != nil {
+            journalToken(
+                slot, bucket: applied.position,
+                wallet: applied.wallet.map { WalletChange(fingerprint: e.whoHash, slot: slot, entry: $0) })
         }
         if !slotFlags[Int(slot)].changed {
             slotFlags[Int(slot)].changed = true
@@ -202,6 +221,7 @@ public struct PartitionEngine: Sendable {
             slotFlags.append(SlotFlags())
         }
         slotFlags[Int(slot)].watched = !watchedTokens.isEmpty && watchedTokens.contains(token.name)
+        slotFlags[Int(slot)].fresh = true
         return slot
     }
 
@@ -273,7 +293,7 @@ public struct PartitionEngine: Sendable {
             tokens[Int(slot)] = .vacant
             tokenNames[Int(slot)] = ""
             slotFlags[Int(slot)].watched = false
-            freeSlots.append(slot)
+            if journal != nil { journal!.freed.append(slot) } else { freeSlots.append(slot) }
         }
     }
 

@@ -1,10 +1,12 @@
-/// A token in checkpoints: its last trade, buckets (with their ids in packed form), running
-/// bodies bit for bit, and wallets by fingerprint, so a restored token answers exactly as
-/// the original and keeps counting the same way.
+/// A token in checkpoints: its header (newest bucket, last trade, running bodies bit for
+/// bit), its buckets (trades, extremes, open and close with their ids in packed form) and
+/// its wallets by fingerprint. Distinct-wallet counters are not stored: they follow from the
+/// wallet entries (each wallet counts in the bucket of its newest trade), so a load derives
+/// them (``finishLoad(_:)``), and a checkpoint delta need not record every counter a trade
+/// moves in an older bucket.
 extension TokenState {
-    /// Slot bits a checkpoint keeps.
-    private static let storedBits =
-        BucketSlot.multi | BucketSlot.sell | BucketSlot.walletLast | BucketSlot.buyerLast | BucketSlot.sellerLast
+    /// Slot bits a checkpoint keeps (the rest is derived on load).
+    static let storedBits = BucketSlot.multi | BucketSlot.sell
 
     /// Writes the token's header: name, newest bucket, what the last trade keeps beyond the
     /// newest bucket's close (wallet, USD, side), running bodies.
@@ -35,7 +37,9 @@ extension TokenState {
             let r = records[s.record]
             w.f64(s.b)
             w.f64(s.c)
-            for v in [r.txns, r.buys, r.walletsLast, r.buyersLast, r.sellersLast, r.closeTs] { w.u32(v) }
+            w.u32(r.txns)
+            w.u32(r.buys)
+            w.u32(r.closeTs)
             ids.writeEncoded(r.closeId, into: &w)
             for v in [r.amount, r.mean, r.m2, r.high, r.low, r.openPrice, r.closePrice] { w.f64(v) }
         } else {
@@ -45,7 +49,7 @@ extension TokenState {
         }
     }
 
-    /// Writes one wallet entry by the wallet's fingerprint.
+    /// Writes one wallet entry, by the wallet's fingerprint.
     static func writeWallet(_ e: WalletTable.Entry, fingerprint: UInt64, into w: inout BinaryWriter) {
         w.u64(fingerprint)
         w.u8(UInt8(truncatingIfNeeded: e.key >> 30))
@@ -54,7 +58,7 @@ extension TokenState {
     }
 
     /// Writes the whole token: header, every bucket, every wallet.
-    func write(into w: inout BinaryWriter, numbers: WalletDirectory) {
+    func writeWhole(into w: inout BinaryWriter, numbers: WalletDirectory) {
         writeHeader(into: &w, numbers: numbers)
         w.u32(UInt32(ring.count))
         for p in 0..<ring.count { writeBucket(p, into: &w) }
@@ -97,14 +101,25 @@ extension TokenState {
             body.m2 = try r.dd()
             body.peaks = WindowBody.Peaks(
                 buyUSD: try r.f64(), sellUSD: try r.f64(), amount: try r.f64(), m2: try r.f64())
+            guard body.txns >= 0, body.buys >= 0, body.buys <= body.txns else { throw .corrupt("window body") }
             t.windows.append(WindowState(start: 0, body: body))
         }
         return t
     }
 
-    /// Reads one bucket as ``writeBucket(_:into:)`` wrote it, into a detached slot (its
-    /// ids and record in this token's arena and records); returns it and its full index.
-    mutating func readBucket(_ r: inout BinaryReader, _ c: TokenContext) throws(SnapshotError) -> (BucketSlot, Int64) {
+    /// Takes the header fields of `other` (the same token, later): newest bucket, last
+    /// trade, running bodies.
+    mutating func takeHeader(of other: TokenState) {
+        position = other.position
+        lastWallet = other.lastWallet
+        lastUSD = other.lastUSD
+        lastSide = other.lastSide
+        windows = other.windows
+    }
+
+    /// Reads one bucket as ``writeBucket(_:into:)`` wrote it and puts it in place of any
+    /// bucket of the same index (or among the others, in order).
+    mutating func readBucket(_ r: inout BinaryReader, _ c: TokenContext) throws(SnapshotError) {
         let index32 = try r.u32()
         let bits = UInt32(try r.u8())
         let openTs = try r.u32()
@@ -112,41 +127,47 @@ extension TokenState {
         let index = widen(index32)
         guard index <= position, index > position - c.largestSpan else { throw .corrupt("bucket outside the window") }
         let openId = try ids.readEncoded(&r)
+        var slot: BucketSlot
         if bits & BucketSlot.multi == 0 {
             let usd = try r.f64()
             let amount = try r.f64()
             let price = try r.f64()
-            return (
-                BucketSlot(
-                    index: index32, bits: bits, openTs: openTs, openId: openId, a: usd.bitPattern, b: amount, c: price),
-                index
-            )
+            slot = BucketSlot(
+                index: index32, bits: bits, openTs: openTs, openId: openId, a: usd.bitPattern, b: amount, c: price)
+        } else {
+            let buyUSD = try r.f64()
+            let sellUSD = try r.f64()
+            var m = MultiBucket.vacant
+            m.txns = try r.u32()
+            m.buys = try r.u32()
+            m.closeTs = try r.u32()
+            guard m.txns >= 2, m.buys <= m.txns, Int64(m.closeTs) < c.step, m.closeTs >= openTs else {
+                throw .corrupt("bucket counts")
+            }
+            m.closeId = try ids.readEncoded(&r)
+            m.amount = try r.f64()
+            m.mean = try r.f64()
+            m.m2 = try r.f64()
+            m.high = try r.f64()
+            m.low = try r.f64()
+            m.openPrice = try r.f64()
+            m.closePrice = try r.f64()
+            records.append(m)
+            slot = BucketSlot(
+                index: index32, bits: bits, openTs: openTs, openId: openId, a: UInt64(records.count - 1), b: buyUSD,
+                c: sellUSD)
         }
-        let buyUSD = try r.f64()
-        let sellUSD = try r.f64()
-        var m = MultiBucket.vacant
-        m.txns = try r.u32()
-        m.buys = try r.u32()
-        m.walletsLast = try r.u32()
-        m.buyersLast = try r.u32()
-        m.sellersLast = try r.u32()
-        m.closeTs = try r.u32()
-        guard m.txns >= 2, m.buys <= m.txns, m.walletsLast <= m.txns, m.buyersLast <= m.buys,
-            m.sellersLast <= m.txns - m.buys, Int64(m.closeTs) < c.step
-        else { throw .corrupt("bucket counts") }
-        m.closeId = try ids.readEncoded(&r)
-        m.amount = try r.f64()
-        m.mean = try r.f64()
-        m.m2 = try r.f64()
-        m.high = try r.f64()
-        m.low = try r.f64()
-        m.openPrice = try r.f64()
-        m.closePrice = try r.f64()
-        records.append(m)
-        let slot = BucketSlot(
-            index: index32, bits: bits, openTs: openTs, openId: openId, a: UInt64(records.count - 1), b: buyUSD,
-            c: sellUSD)
-        return (slot, index)
+        if ring.count == 0 || bucketIndex(ring.count - 1) < index {
+            ring.append(slot)
+            return
+        }
+        let p = position(of: index)
+        if bucketIndex(p) == index {
+            free(p)
+            ring[p] = slot
+        } else {
+            ring.insert(slot, at: p)
+        }
     }
 
     /// Reads one wallet entry: its fingerprint and its entry (without a number).
@@ -155,32 +176,6 @@ extension TokenState {
         let flags = UInt32(try r.u8())
         guard fp != 0, flags & ~3 == 0, flags != 0 else { throw .corrupt("wallet entry") }
         return (fp, WalletTable.Entry(key: flags << 30, buy: try r.u32(), sell: try r.u32()))
-    }
-
-    /// Reads a whole token as ``write(into:numbers:)`` wrote it, numbering its wallets.
-    static func read(
-        _ r: inout BinaryReader, _ c: TokenContext, numbers: inout WalletDirectory
-    ) throws(SnapshotError) -> TokenState {
-        var t = try readHeader(&r, c, numbers: &numbers)
-        let count = Int(try r.u32())
-        guard count >= 1, count <= r.remaining / 30 else { throw .corrupt("bucket count \(count)") }
-        var last = Int64.min
-        for _ in 0..<count {
-            let (slot, index) = try t.readBucket(&r, c)
-            guard index > last else { throw .corrupt("buckets out of order") }
-            last = index
-            t.ring.append(slot)
-        }
-        guard last == t.position else { throw .corrupt("token without its newest bucket") }
-        let wallets = Int(try r.u32())
-        guard wallets <= r.remaining / 17 else { throw .corrupt("wallet count \(wallets)") }
-        t.wallets = .reserved(wallets)
-        for _ in 0..<wallets {
-            let (fp, entry) = try readWallet(&r)
-            try t.restoreWallet(fp, entry, numbers: &numbers)
-        }
-        t.finishRestore(c)
-        return t
     }
 
     /// Adds (or replaces) a wallet entry read from a checkpoint.
@@ -196,23 +191,85 @@ extension TokenState {
             wallets[slot] = e
             return
         }
-        if wallets.isFull {
-            let kept = wallets.count
-            wallets.rebuild(reserving: max(1, kept / 2)) { _ in true }
-        }
+        if wallets.isFull { wallets.rebuild(reserving: max(1, wallets.count / 2)) { _ in true } }
         wallets[wallets.insert(n)] = e
     }
 
-    /// Rebuilds what checkpoints leave out: where each window starts, the extreme stacks.
-    mutating func finishRestore(_ c: TokenContext) {
-        guard isSliding else { return }
-        for i in c.spans.indices { windows[i].start = position(after: position - c.spans[i]) }
-        highs = ExtremeStack(isMax: true)
-        lows = ExtremeStack(isMax: false)
+    /// Makes a loaded token whole: drops buckets behind the largest window and wallets with
+    /// no live bucket, derives the distinct-wallet counters from the wallet entries, and
+    /// rebuilds what checkpoints leave out (where each window starts, the bodies' wallet
+    /// counts, the extreme stacks); compacts the ids.
+    mutating func finishLoad(_ c: TokenContext) {
+        var expired = 0
+        while expired < ring.count && bucketIndex(expired) <= position - c.largestSpan { expired += 1 }
+        if expired > 0 {
+            for p in 0..<expired { free(p) }
+            ring.removeFirst(expired)
+        }
+        let wipe = BucketSlot.walletLast | BucketSlot.buyerLast | BucketSlot.sellerLast
         for p in 0..<ring.count {
-            let (high, low) = extremes(p)
-            highs.update(index: bucketIndex(p), value: high)
-            lows.update(index: bucketIndex(p), value: low)
+            if ring[p].isMulti {
+                let r = ring[p].record
+                records[r].walletsLast = 0
+                records[r].buyersLast = 0
+                records[r].sellersLast = 0
+            } else {
+                ring[p].bits &= ~wipe
+            }
+        }
+        let oldest = ring.count > 0 ? bucketIndex(0) : .max
+        let newest = position
+        wallets.rebuild(reserving: 0) { e in Self.lastAny(e, newest: newest) >= oldest }
+        let entries = wallets.slots
+        for e in entries where e.key != 0 {
+            let buy = e.key & WalletTable.Entry.hasBuy != 0 ? widen(e.buy) : Int64.min
+            let sell = e.key & WalletTable.Entry.hasSell != 0 ? widen(e.sell) : Int64.min
+            count(buy, buyers: 1, sellers: 0, wallets: 0)
+            count(sell, buyers: 0, sellers: 1, wallets: 0)
+            count(max(buy, sell), buyers: 0, sellers: 0, wallets: 1)
+        }
+        if isSliding {
+            for i in c.spans.indices {
+                let start = position(after: position - c.spans[i])
+                windows[i].start = start
+                var wallets = 0
+                var buyers = 0
+                var sellers = 0
+                for p in start..<max(start, ring.count - 1) {
+                    let t = totals(p)
+                    wallets += Int(t.walletsLast)
+                    buyers += Int(t.buyersLast)
+                    sellers += Int(t.sellersLast)
+                }
+                windows[i].body.wallets = wallets
+                windows[i].body.buyers = buyers
+                windows[i].body.sellers = sellers
+            }
+            highs = ExtremeStack(isMax: true)
+            lows = ExtremeStack(isMax: false)
+            for p in 0..<ring.count {
+                let (high, low) = extremes(p)
+                highs.update(index: bucketIndex(p), value: high)
+                lows.update(index: bucketIndex(p), value: low)
+            }
+        }
+        compactIds()
+    }
+
+    /// Adds to the counters of live bucket `index` (no-op for a bucket not held).
+    private mutating func count(_ index: Int64, buyers: UInt32, sellers: UInt32, wallets: UInt32) {
+        guard index != .min, ring.count > 0, index >= bucketIndex(0) else { return }
+        let p = position(of: index)
+        guard p < ring.count, bucketIndex(p) == index else { return }
+        if ring[p].isMulti {
+            let r = ring[p].record
+            records[r].walletsLast &+= wallets
+            records[r].buyersLast &+= buyers
+            records[r].sellersLast &+= sellers
+        } else {
+            if wallets > 0 { ring[p].bits |= BucketSlot.walletLast }
+            if buyers > 0 { ring[p].bits |= BucketSlot.buyerLast }
+            if sellers > 0 { ring[p].bits |= BucketSlot.sellerLast }
         }
     }
 }

@@ -1,8 +1,9 @@
 /// Distinct wallets by last appearance (see ``BucketSlot``).
 extension TokenState {
-    /// Moves wallet `n`'s last-appearance counters to bucket `x` when `x` is newer.
+    /// Moves wallet `n`'s last-appearance counters to bucket `x` when `x` is newer; returns
+    /// the wallet's new entry when it changed.
     @inline(__always)
-    mutating func track(wallet n: UInt32, side: Side, bucket x: Int64, _ c: TokenContext) {
+    mutating func track(wallet n: UInt32, side: Side, bucket x: Int64, _ c: TokenContext) -> WalletTable.Entry? {
         var slot = wallets.find(n)
         if slot == nil {
             if wallets.isFull {
@@ -21,7 +22,7 @@ extension TokenState {
         let x32 = UInt32(truncatingIfNeeded: x)
         // The wallet's side counter and overall counter move from their old buckets to x.
         let old = side == .buy ? buy : sell
-        guard x > old else { return }
+        guard x > old else { return nil }
         let movesAny = x > any
         if side == .buy {
             entry.buy = x32
@@ -39,6 +40,7 @@ extension TokenState {
             adjust(old, wallets: 0, buyers: -buyer, sellers: buyer - 1, c)
             if movesAny { adjust(any, wallets: -1, buyers: 0, sellers: 0, c) }
         }
+        return entry
     }
 
     /// The newest bucket of either side of a wallet entry (`Int64.min` for none), its

@@ -68,10 +68,21 @@ struct TokenState: Sendable {
         newest - Int64(Int32(bitPattern: UInt32(truncatingIfNeeded: newest) &- stored))
     }
 
+    /// What one applied trade changed, for checkpoint journals.
+    struct Applied {
+        /// Ring position of the bucket it went into.
+        var position: Int
+        /// The wallet's new entry, when it moved.
+        var wallet: WalletTable.Entry?
+    }
+
     /// Applies an accepted trade in bucket `x` (> `position` − largest span), of wallet
     /// number `wallet`. `inOrder`: released by the reorder buffer, so after every trade
     /// applied before (a late event may fall anywhere).
-    mutating func apply(_ e: SwapEvent, bucket x: Int64, wallet: UInt32, inOrder: Bool, _ c: TokenContext) {
+    @discardableResult
+    mutating func apply(
+        _ e: SwapEvent, bucket x: Int64, wallet: UInt32, inOrder: Bool, _ c: TokenContext
+    ) -> Applied {
         let isLast = inOrder || ring.count == 0 || x > position || (x == position && isAfterLast(e, c))
         if x > position || ring.count == 0 { advance(to: x, c) }
         let sliding = isSliding
@@ -95,7 +106,7 @@ struct TokenState: Sendable {
                 }
             }
         }
-        track(wallet: wallet, side: e.side, bucket: x, c)
+        let entry = track(wallet: wallet, side: e.side, bucket: x, c)
         if sliding {
             let (high, low) = extremes(p)
             highs.update(index: x, value: high)
@@ -111,6 +122,7 @@ struct TokenState: Sendable {
         #if SWAPSTATS_INTERNAL_CHECKS
             checkInvariants(c)
         #endif
+        return Applied(position: p, wallet: entry)
     }
 
     /// Whether `e` comes after the token's last trade (the newest bucket's close) in
@@ -198,9 +210,10 @@ struct TokenState: Sendable {
     /// First position whose bucket index is > `bound`.
     func position(after bound: Int64) -> Int { bound == .max ? ring.count : position(of: bound + 1) }
 
-    /// First position whose bucket index is >= `x`. Indices are distinct and increasing, so
-    /// bucket `x` lies within `newest − x` positions of the end: a recent bucket is found in
-    /// a few steps, a busy token's at once.
+    /// First position whose bucket index is >= `x` (which must not pass the newest
+    /// bucket's, `position`). Indices are distinct and increasing, so bucket `x` lies within
+    /// `newest − x` positions of the end: a recent bucket is found in a few steps, a busy
+    /// token's at once.
     func position(of x: Int64) -> Int {
         let last = ring.count - 1
         guard last >= 0 else { return 0 }

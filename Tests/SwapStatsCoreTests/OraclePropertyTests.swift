@@ -18,8 +18,12 @@ import Testing
         // Odd seeds make nearly every token slide; even seeds keep the default threshold.
         let threshold = stream.seed % 2 == 1 ? 2 : TokenState.defaultSlidingThreshold
         var engines = (0..<stream.partitions).map { _ in
-            PartitionEngine(configuration: config, slidingThreshold: threshold)
+            var e = PartitionEngine(configuration: config, slidingThreshold: threshold)
+            e.startJournal()
+            return e
         }
+        var chains = (0..<stream.partitions).map { _ in CheckpointChain() }
+        var rng = SplitMix64(seed: stream.seed ^ 0xC0FFEE)
         var oracles = (0..<stream.partitions).map { _ in Oracle(configuration: config) }
         var problems: [String] = []
         for (n, step) in stream.steps.enumerated() {
@@ -45,11 +49,21 @@ import Testing
                     oracles[p].tick(wallNow: wall)
                 }
             case .checkpoint:
+                // A delta of what changed; now and then the chain is compacted into a new
+                // base (cut in 1 to 8 pieces); the engine goes on from the restored state.
                 for p in engines.indices {
                     do {
-                        let restored = try PartitionEngine(
-                            restoring: engines[p].snapshot(), configuration: config, slidingThreshold: threshold)
+                        chains[p].append(engines[p].takeDelta())
+                        if rng.chance(0.4) { try chains[p].compact(configuration: config, count: 1 << rng.int(0...3)) }
+                        var restored = try chains[p].restore(configuration: config, slidingThreshold: threshold)
                         if restored.allStats() != engines[p].allStats() { problems.append("\(at): restore differs") }
+                        if restored.counters != engines[p].counters || restored.asOf != engines[p].asOf
+                            || restored.bufferedCount != engines[p].bufferedCount
+                            || restored.nextOffset != engines[p].nextOffset
+                        {
+                            problems.append("\(at): restored scalars differ")
+                        }
+                        restored.startJournal()
                         engines[p] = restored
                     } catch {
                         problems.append("\(at): restore failed: \(error)")
