@@ -130,7 +130,7 @@ final class ConsumerLoop: KafkaRebalanceHandler, @unchecked Sendable {
         dispatchAll()
         var starts: [TopicPartition: StartOffset] = [:]
         for tp in partitions where tp.topic == topic {
-            var (engine, lost, offset) = restore(tp.partition)
+            var (engine, checkpointer, lost, offset) = restore(tp.partition)
             if let restored = offset, let marks = try? consumer?.queryWatermarks(tp, timeoutMilliseconds: 5000),
                 restored > marks.high
             {
@@ -146,7 +146,7 @@ final class ConsumerLoop: KafkaRebalanceHandler, @unchecked Sendable {
             }
             expected[tp.partition] = offset ?? 0
             shards[shard(of: tp.partition)].queue.pushControl(
-                .adopt(tp.partition, engine, lostEvents: lost, restoredOffset: offset))
+                .adopt(tp.partition, engine, checkpointer, lostEvents: lost, restoredOffset: offset))
             metrics.owned(tp.partition, true)
             starts[tp] = offset.map { .offset($0) } ?? .beginning
         }
@@ -176,23 +176,28 @@ final class ConsumerLoop: KafkaRebalanceHandler, @unchecked Sendable {
             metadata: [LogKeys.topic: "\(topic)"])
     }
 
-    /// The partition's state from its checkpoint, or an empty one (consumed from the log's
-    /// beginning) when there is none or it cannot be used.
-    private func restore(_ p: Int32) -> (PartitionEngine, lostEvents: Int64, offset: Int64?) {
-        let fresh = (PartitionEngine(configuration: configuration.engine), Int64(0), Int64?.none)
+    /// The partition's state from its checkpoint (journaling), with the checkpointer to
+    /// append to, or an empty one (consumed from the log's beginning) when there is none or
+    /// it cannot be used (moved aside, and the partition rebuilt from the log).
+    private func restore(_ p: Int32) -> (
+        PartitionEngine, PartitionCheckpointer, lostEvents: Int64, offset: Int64?
+    ) {
+        let started = DispatchTime.now().uptimeNanoseconds
         do {
-            guard let bytes = try store.load(topic: topic, partition: p) else { return fresh }
-            let checkpoint = try PartitionCheckpoint(decoding: bytes)
-            let engine = try checkpoint.restore(configuration: configuration.engine)
-            if checkpoint.lostEvents > 0 {
+            let (checkpointer, restored) = try PartitionCheckpointer.restore(
+                store: store, topic: topic, partition: p, configuration: configuration.engine)
+            guard let engine = restored else { return (Self.fresh(configuration.engine), checkpointer, 0, nil) }
+            let m = checkpointer.manifest
+            if m.lostEvents > 0 {
                 logger.warning(
-                    "partition restored, but it lost \(checkpoint.lostEvents) events to retention earlier: not exact",
+                    "partition restored, but it lost \(m.lostEvents) events to retention earlier: not exact",
                     metadata: [LogKeys.partition: "\(p)"])
             }
+            let milliseconds = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
             logger.info(
-                "partition restored from checkpoint at offset \(checkpoint.offset)",
+                "partition restored from checkpoint at offset \(m.offset): base of \(m.baseBytes) bytes in \(m.basePieces.count) pieces and \(m.deltas.count) deltas of \(m.deltaBytes) bytes, in \(milliseconds) ms",
                 metadata: [LogKeys.partition: "\(p)"])
-            return (engine, checkpoint.lostEvents, checkpoint.offset)
+            return (engine, checkpointer, m.lostEvents, m.offset)
         } catch {
             corruptCheckpoints.add(1, ordering: .relaxed)
             metrics.corrupt.increment()
@@ -202,8 +207,22 @@ final class ConsumerLoop: KafkaRebalanceHandler, @unchecked Sendable {
             do { try store.quarantine(topic: topic, partition: p) } catch {
                 logger.error("cannot move the checkpoint aside: \(error)", metadata: [LogKeys.partition: "\(p)"])
             }
-            return fresh
+            // A fresh checkpoint, claimed again now that the old one is out of the way.
+            let claimed = try? PartitionCheckpointer.restore(
+                store: store, topic: topic, partition: p, configuration: configuration.engine)
+            let checkpointer =
+                claimed?.checkpointer
+                ?? PartitionCheckpointer(
+                    store: store, topic: topic, partition: p, configuration: configuration.engine, epoch: 0)
+            return (Self.fresh(configuration.engine), checkpointer, 0, nil)
         }
+    }
+
+    /// An empty partition state that journals its changes.
+    private static func fresh(_ configuration: EngineConfiguration) -> PartitionEngine {
+        var engine = PartitionEngine(configuration: configuration)
+        engine.startJournal()
+        return engine
     }
 
     /// Once a second: lag, watermark delay, checkpoint age, totals, queue depths.

@@ -2,12 +2,17 @@
     import Glibc
 #endif
 
-/// Checkpoints as files under a directory (`STATE_DIR`): `<dir>/<topic>/<partition>.ckpt`.
+/// Checkpoints as files under a directory (`STATE_DIR`): per partition a folder
+/// `<dir>/<topic>/<partition>/` holding `MANIFEST` and the blobs it names.
 ///
-/// A save writes a temporary file, fsyncs it, renames it over the old one and fsyncs the
-/// directory, so a crash at any point leaves the old or the new checkpoint intact.
+/// Every file is written to a temporary name, fsynced, renamed into place, and the folder
+/// fsynced, so a crash at any point leaves the old or the new file whole; blobs are written
+/// before the manifest that names them. One instance owns a directory: nothing is fenced
+/// (epoch 0). A checkpoint of the format before incremental checkpoints
+/// (`<dir>/<topic>/<partition>.ckpt`) is refused as unusable.
 public struct DirectoryCheckpointStore: CheckpointStore {
     public let directory: String
+    static let manifestName = "MANIFEST"
 
     /// - Throws: ``CheckpointError/io(_:)`` when the directory cannot be created.
     public init(directory: String) throws(CheckpointError) {
@@ -15,33 +20,107 @@ public struct DirectoryCheckpointStore: CheckpointStore {
         try makeDirectories(directory)
     }
 
-    func path(topic: String, partition: Int32) -> String { "\(directory)/\(topic)/\(partition).ckpt" }
+    func folder(_ topic: String, _ partition: Int32) -> String { "\(directory)/\(topic)/\(partition)" }
+    func legacyPath(_ topic: String, _ partition: Int32) -> String { "\(directory)/\(topic)/\(partition).ckpt" }
 
-    public func load(topic: String, partition: Int32) throws(CheckpointError) -> [UInt8]? {
-        let p = path(topic: topic, partition: partition)
-        let fd = open(p, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            throw .io("open \(p): \(lastError())")
+    public func readManifest(topic: String, partition: Int32) throws(CheckpointError) -> (
+        bytes: [UInt8]?, epoch: UInt64
+    ) {
+        if access(legacyPath(topic, partition), F_OK) == 0 {
+            throw .unusable(
+                "\(legacyPath(topic, partition)) is a checkpoint of format 1, which this version does not read")
         }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io("read \(p): \(lastError())")
+        return (try readFile("\(folder(topic, partition))/\(Self.manifestName)", range: nil), 0)
+    }
+
+    public func writeManifest(_ bytes: [UInt8], topic: String, partition: Int32) throws(CheckpointError) {
+        try writeFile(bytes, folder: folder(topic, partition), name: Self.manifestName)
+    }
+
+    public func writeBlob(_ name: String, _ bytes: [UInt8], topic: String, partition: Int32) throws(CheckpointError) {
+        try writeFile(bytes, folder: folder(topic, partition), name: name)
+    }
+
+    public func readBlob(_ name: String, range: Range<Int>?, topic: String, partition: Int32) throws(CheckpointError)
+        -> [UInt8]
+    {
+        guard let bytes = try readFile("\(folder(topic, partition))/\(name)", range: range) else {
+            throw .io("blob \(name) of \(topic)/\(partition) is missing")
+        }
+        if let range, bytes.count != range.count { throw .corrupt("blob \(name) is shorter than its table says") }
+        return bytes
+    }
+
+    public func listBlobs(topic: String, partition: Int32) throws(CheckpointError) -> [String] {
+        let path = folder(topic, partition)
+        guard let dir = opendir(path) else {
+            if errno == ENOENT { return [] }
+            throw .io("opendir \(path): \(lastError())")
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            if n == 0 { return out }
-            out.append(contentsOf: chunk[0..<n])
+            if name != "." && name != ".." && name != Self.manifestName && !name.contains(".tmp-") {
+                names.append(name)
+            }
+        }
+        return names
+    }
+
+    public func deleteBlobs(_ names: [String], topic: String, partition: Int32) throws(CheckpointError) {
+        let path = folder(topic, partition)
+        for name in names where unlink("\(path)/\(name)") != 0 && errno != ENOENT {
+            throw .io("unlink \(path)/\(name): \(lastError())")
         }
     }
 
-    public func save(_ bytes: [UInt8], topic: String, partition: Int32) throws(CheckpointError) {
-        let folder = "\(directory)/\(topic)"
+    public func quarantine(topic: String, partition: Int32) throws(CheckpointError) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        for p in [legacyPath(topic, partition), folder(topic, partition)] {
+            guard rename(p, "\(p).corrupt-\(now.tv_sec)") == 0 || errno == ENOENT else {
+                throw .io("rename \(p): \(lastError())")
+            }
+        }
+    }
+
+    /// The file's bytes (or the range of them), nil when it does not exist.
+    private func readFile(_ path: String, range: Range<Int>?) throws(CheckpointError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw .io("open \(path): \(lastError())")
+        }
+        defer { close(fd) }
+        var size = range?.count ?? 0
+        if range == nil {
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw .io("stat \(path): \(lastError())") }
+            size = Int(st.st_size)
+        }
+        let start = range?.lowerBound ?? 0
+        var out = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, size - done, off_t(start + done)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io("read \(path): \(lastError())")
+            }
+            if n == 0 { break }
+            done += n
+        }
+        if done < size { out.removeLast(size - done) }
+        return out
+    }
+
+    /// Writes `bytes` as `folder/name`: a temporary file, fsync, rename, fsync of the folder.
+    private func writeFile(_ bytes: [UInt8], folder: String, name: String) throws(CheckpointError) {
         try makeDirectories(folder)
-        let final = path(topic: topic, partition: partition)
+        let final = "\(folder)/\(name)"
         let temporary = "\(final).tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io("create \(temporary): \(lastError())") }
@@ -70,14 +149,6 @@ public struct DirectoryCheckpointStore: CheckpointStore {
             throw .io("rename to \(final): \(message)")
         }
         try syncDirectory(folder)
-    }
-
-    public func quarantine(topic: String, partition: Int32) throws(CheckpointError) {
-        let p = path(topic: topic, partition: partition)
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let aside = "\(p).corrupt-\(now.tv_sec)"
-        guard rename(p, aside) == 0 || errno == ENOENT else { throw .io("rename \(p): \(lastError())") }
     }
 }
 

@@ -15,6 +15,10 @@ struct ShardMetrics {
     let deadLetterFailures: Counter
     let checkpointDuration: Timer
     let checkpointFailures: Counter
+    let checkpointBytes: Counter
+    let compactions: Counter
+    let compactedBytes: Counter
+    let compactionDuration: Timer
 
     init(factory f: any MetricsFactory) {
         consumed = Counter(label: "swapstats_events_consumed_total", factory: f)
@@ -33,6 +37,10 @@ struct ShardMetrics {
         deadLetterFailures = Counter(label: "swapstats_dead_letter_failures_total", factory: f)
         checkpointDuration = Timer(label: "swapstats_checkpoint_duration_seconds", factory: f)
         checkpointFailures = Counter(label: "swapstats_checkpoint_failures_total", factory: f)
+        checkpointBytes = Counter(label: "swapstats_checkpoint_written_bytes_total", factory: f)
+        compactions = Counter(label: "swapstats_checkpoint_compactions_total", factory: f)
+        compactedBytes = Counter(label: "swapstats_checkpoint_compacted_bytes_total", factory: f)
+        compactionDuration = Timer(label: "swapstats_checkpoint_compaction_seconds", factory: f)
     }
 
     /// Adds what happened between two readings of a partition's counters.

@@ -10,8 +10,9 @@ import Synchronization
 /// Work for a shard, in the order the consumer thread saw it.
 enum ShardWork {
     case records(RecordBatch)
-    /// Take ownership of a partition, with its restored (or empty) state.
-    case adopt(Int32, PartitionEngine, lostEvents: Int64, restoredOffset: Int64?)
+    /// Take ownership of a partition, with its restored (or empty) state, journaling, and
+    /// its checkpoint.
+    case adopt(Int32, PartitionEngine, PartitionCheckpointer, lostEvents: Int64, restoredOffset: Int64?)
     /// The log had no longer the next `count` events of the partition.
     case loss(Int32, count: Int64)
     /// Checkpoint and drop a partition, then signal.
@@ -95,7 +96,8 @@ final class Shard: @unchecked Sendable {
             }
             switch work {
             case .records?: break
-            case .adopt(let p, let engine, let lost, let restored)?:
+            case .adopt(let p, let engine, let checkpointer, let lost, let restored)?:
+                writer.adopt(p, checkpointer)
                 adopt(p, engine, lostEvents: lost, restoredOffset: restored)
             case .loss(let p, let count)?: slots[p]?.lostEvents += count
             case .release(let p, let done)?:
@@ -203,15 +205,16 @@ final class Shard: @unchecked Sendable {
 
     private func release(_ p: Int32) {
         publisher?.release(p, now: DispatchTime.now().uptimeNanoseconds)
-        guard let slot = slots.removeValue(forKey: p) else {
+        guard var slot = slots.removeValue(forKey: p) else {
             writer.drain()
             return
         }
         // The final checkpoint is written before the partition goes, after any queued one.
         if slot.dirty || slot.checkpointedOffset == nil {
-            _ = writer.writeNow(p, engine: slot.engine, lostEvents: slot.lostEvents)
+            let delta = slot.engine.takeDelta()
+            _ = writer.writeNow(p, delta: delta, lostEvents: slot.lostEvents, wall: context.wallClock())
         } else {
-            writer.drain()
+            writer.forget(p)
         }
         _ = status.withLock { $0.removeValue(forKey: p) }
     }
@@ -239,10 +242,11 @@ final class Shard: @unchecked Sendable {
         }
     }
 
-    /// Queues the partition's checkpoint (state and offset) to the writer thread, which
-    /// stores it and then commits the offset for lag tools.
+    /// Captures what changed in the partition since its last checkpoint (a delta, in time
+    /// proportional to the change) and queues it to the writer thread, which stores it and
+    /// then commits the offset for lag tools.
     private func checkpoint(_ p: Int32, _ slot: inout Slot, now: Int64) {
-        writer.write(p, engine: slot.engine, lostEvents: slot.lostEvents, wall: now)
+        writer.write(p, delta: slot.engine.takeDelta(), lostEvents: slot.lostEvents, wall: now)
         slot.lastCheckpointWall = now
         slot.dirty = false
     }

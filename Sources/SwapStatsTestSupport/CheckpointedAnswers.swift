@@ -19,14 +19,16 @@ public struct CheckpointedAnswers {
         asOf: Int64
     ) throws {
         for p in 0..<Int32(partitions) {
-            guard let bytes = try store.load(topic: topic, partition: p) else { continue }
-            let checkpoint = try PartitionCheckpoint(decoding: bytes)
-            var engine = try checkpoint.restore(configuration: configuration)
+            guard
+                let checkpoint = try StoredCheckpoint(
+                    store: store, topic: topic, partition: p, configuration: configuration)
+            else { continue }
+            var engine = checkpoint.engine
             engine.flush()
             stats += engine.allStats(asOf: asOf)
             counters += engine.counters
-            lostEvents += checkpoint.lostEvents
-            offsets[p] = checkpoint.offset
+            lostEvents += checkpoint.manifest.lostEvents
+            offsets[p] = checkpoint.manifest.offset
         }
         stats.sort { $0.token < $1.token }
     }

@@ -77,10 +77,10 @@ private struct Scenario {
     func checkpointOffsets() -> [Int32: Int64] {
         var out: [Int32: Int64] = [:]
         for p in 0..<Int32(partitions) {
-            if let bytes = try? store.load(topic: "swaps", partition: p),
-                let c = try? PartitionCheckpoint(decoding: bytes)
+            if let bytes = try? store.readManifest(topic: "swaps", partition: p).bytes,
+                let m = try? CheckpointManifest(decoding: bytes)
             {
-                out[p] = c.offset
+                out[p] = m.offset
             }
         }
         return out
@@ -248,9 +248,8 @@ struct EndToEndTests {
         let ownedByB = try #require(lastAssignment(b.stderr)).sorted()
         var remoteToken: String?
         for p in ownedByB where remoteToken == nil {
-            if let bytes = try s.store.load(topic: "swaps", partition: p) {
-                remoteToken = try PartitionCheckpoint(decoding: bytes).restore(configuration: s.engine).allStats()
-                    .first?.token
+            if let stored = try StoredCheckpoint(store: s.store, partition: p, configuration: s.engine) {
+                remoteToken = stored.engine.allStats().first?.token
             }
         }
         let token = try #require(remoteToken)
@@ -457,8 +456,8 @@ struct EndToEndTests {
         // The HTTP API answers from the live state: the same bodies as the checkpoints.
         var engines: [PartitionEngine] = []
         for p in 0..<Int32(s.partitions) {
-            let bytes = try #require(try s.store.load(topic: "swaps", partition: p))
-            engines.append(try PartitionCheckpoint(decoding: bytes).restore(configuration: s.engine))
+            let stored = try #require(try StoredCheckpoint(store: s.store, partition: p, configuration: s.engine))
+            engines.append(stored.engine)
         }
         let sample = engines.flatMap { $0.allStats() }.map(\.token).sorted().prefix(20)
         #expect(sample.count == 20)

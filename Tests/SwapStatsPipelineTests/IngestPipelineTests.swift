@@ -128,17 +128,22 @@ struct IngestPipelineTests {
                 IngestPipeline(configuration: configuration, store: store, logger: testLogger), store: store,
                 brokers: cluster.bootstrapServers))
 
-        // Flip one byte in the middle of partition 1's checkpoint.
-        var bytes = try #require(try store.load(topic: "swaps", partition: 1))
+        // Flip one byte in the middle of partition 1's first delta.
+        let manifest = try CheckpointManifest(
+            decoding: try #require(try store.readManifest(topic: "swaps", partition: 1).bytes))
+        let blob = try #require(manifest.deltas.first?.blob)
+        var bytes = try store.readBlob(blob, range: nil, topic: "swaps", partition: 1)
         bytes[bytes.count / 2] ^= 0x40
-        try store.save(bytes, topic: "swaps", partition: 1)
-        #expect(throws: CheckpointError.self) { try PartitionCheckpoint(decoding: bytes) }
+        try store.writeBlob(blob, bytes, topic: "swaps", partition: 1)
+        #expect(throws: CheckpointError.self) {
+            _ = try StoredCheckpoint(store: store, partition: 1, configuration: engine)
+        }
 
         let second = try IngestPipeline(configuration: configuration, store: store, logger: testLogger)
         #expect(try runToEnd(second, store: store, brokers: cluster.bootstrapServers))
         #expect(second.corruptCheckpoints == 1)
         let aside = try FileManager.default.contentsOfDirectory(atPath: "\(directory)/swaps")
-        #expect(aside.contains { $0.hasPrefix("1.ckpt.corrupt-") })
+        #expect(aside.contains { $0.hasPrefix("1.corrupt-") })
 
         let want = FinalAnswers(messages: messages, configuration: engine)
         let asOf = try #require(want.asOf)
@@ -204,9 +209,9 @@ struct IngestPipelineTests {
         #expect(waitUntil(seconds: 60) { second.partitions.first?.checkpointedOffset == marks.high })
         #expect(second.partitions.first?.lostEvents == marks.low - 1_000)
         second.stop()
-        let checkpoint = try PartitionCheckpoint(decoding: try #require(try store.load(topic: "swaps", partition: 0)))
-        #expect(checkpoint.lostEvents == marks.low - 1_000)
-        #expect(checkpoint.offset == marks.high)
+        let checkpoint = try #require(try StoredCheckpoint(store: store, partition: 0, configuration: engine))
+        #expect(checkpoint.manifest.lostEvents == marks.low - 1_000)
+        #expect(checkpoint.manifest.offset == marks.high)
 
         // A restart keeps reporting the loss.
         let third = try IngestPipeline(configuration: configuration, store: store, logger: testLogger)
