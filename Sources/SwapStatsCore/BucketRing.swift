@@ -62,6 +62,11 @@ struct BucketRing: RandomAccessCollection, Sendable {
         if storage.count > 16 && count < storage.count / 4 { resize(to: count + count / 4 + 4) }
     }
 
+    /// Makes room for `n` slots in all (no-op when there is).
+    mutating func reserve(_ n: Int) {
+        if n > storage.count { resize(to: n) }
+    }
+
     mutating func removeAll() {
         storage = []
         first = 0

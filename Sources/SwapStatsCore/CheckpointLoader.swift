@@ -125,9 +125,13 @@ extension PartitionEngine {
         }
         let buckets = Int(try r.u32())
         guard buckets <= r.remaining / 30 else { throw .corrupt("bucket count \(buckets)") }
+        token.ring.reserve(token.ring.count + buckets)
         for _ in 0..<buckets { try token.readBucket(&r, context) }
         let wallets = Int(try r.u32())
         guard wallets <= r.remaining / 17 else { throw .corrupt("wallet count \(wallets)") }
+        if token.wallets.count + wallets > token.wallets.capacity * 2 / 3 {
+            token.wallets.rebuild(reserving: wallets) { _ in true }
+        }
         for _ in 0..<wallets {
             let (fp, entry) = try TokenState.readWallet(&r)
             try token.restoreWallet(fp, entry, numbers: &walletNumbers)

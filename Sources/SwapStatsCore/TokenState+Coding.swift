@@ -219,7 +219,9 @@ extension TokenState {
         }
         let oldest = ring.count > 0 ? bucketIndex(0) : .max
         let newest = position
-        wallets.rebuild(reserving: 0) { e in Self.lastAny(e, newest: newest) >= oldest }
+        var stale = false
+        wallets.forEach { e in if Self.lastAny(e, newest: newest) < oldest { stale = true } }
+        if stale { wallets.rebuild(reserving: 0) { e in Self.lastAny(e, newest: newest) >= oldest } }
         let entries = wallets.slots
         for e in entries where e.key != 0 {
             let buy = e.key & WalletTable.Entry.hasBuy != 0 ? widen(e.buy) : Int64.min
@@ -253,7 +255,7 @@ extension TokenState {
                 lows.update(index: bucketIndex(p), value: low)
             }
         }
-        compactIds()
+        if ids.garbage > 0 { compactIds() }
     }
 
     /// Adds to the counters of live bucket `index` (no-op for a bucket not held).

@@ -578,7 +578,7 @@ struct EndToEndTests {
         #expect(demo.stdout.contains("curl '"))
         // SIGTERM: checkpoints, then exit 0 (the embedded broker outlives every client handle).
         #expect(demo.stop(seconds: 30) == 0)
-        #expect(FileManager.default.fileExists(atPath: directory + "/state/swaps/0.ckpt"))
+        #expect(FileManager.default.fileExists(atPath: directory + "/state/swaps/0/MANIFEST"))
     }
 
     @Test func aBadSettingFailsStartUpNamingTheVariable() throws {

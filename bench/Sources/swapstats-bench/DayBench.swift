@@ -1,6 +1,9 @@
+import Dispatch
 import Foundation
 import SwapStatsCore
+import SwapStatsPipeline
 import SwapStatsTestSupport
+import Synchronization
 
 /// Peak resident set size of this process so far, from /proc/self/status (VmHWM), in bytes.
 func peakRSS() -> Int { procStatus("VmHWM") }
@@ -17,15 +20,69 @@ private func procStatus(_ key: String) -> Int {
     return 0
 }
 
+/// Checkpoints of the day bench, stored by a writer thread of their own as the pipeline's
+/// writer does: deltas appended in order, compaction when they outgrow the base.
+final class DayCheckpoints: Sendable {
+    struct Figures {
+        var deltas = 0
+        var deltaBytes: [Int] = []
+        var writeSeconds: [Double] = []
+        var compactions = 0
+        var compactionSeconds: [Double] = []
+        var compactedBytes: [Int] = []
+    }
+
+    let queue = DispatchQueue(label: "day.checkpoints")
+    let checkpointer: Mutex<PartitionCheckpointer>
+    let figures = Mutex(Figures())
+
+    init(_ checkpointer: PartitionCheckpointer) { self.checkpointer = Mutex(checkpointer) }
+
+    func write(_ delta: EngineDelta) {
+        queue.async { [self] in
+            let t0 = now()
+            let bytes = try! checkpointer.withLock { try $0.append(delta, lostEvents: 0) }
+            let t1 = now()
+            figures.withLock {
+                $0.deltas += 1
+                $0.deltaBytes.append(bytes)
+                $0.writeSeconds.append(t1 - t0)
+            }
+            if checkpointer.withLock({ $0.wantsCompaction }) {
+                let c0 = now()
+                let base = try! checkpointer.withLock { try $0.compact() }
+                let seconds = now() - c0
+                figures.withLock {
+                    $0.compactions += 1
+                    $0.compactionSeconds.append(seconds)
+                    $0.compactedBytes.append(base ?? 0)
+                }
+                print(
+                    "  compaction: base of \(String(format: "%.1f", Double(base ?? 0) / 1e6)) MB in \(String(format: "%.1f", seconds)) s"
+                )
+            }
+        }
+    }
+
+    func drain() { queue.sync {} }
+}
+
 /// A full day of the design load through one engine: 1,000 swaps/s for 24 h (86.4 M events)
 /// over Zipf(1.0) tokens (20,000), 500,000 wallets, 1 % duplicates, 2 s jitter, default
-/// windows and DEDUP_TTL, event clock. `DAY_EVENTS` runs a shorter stream over the same 24 h.
+/// windows and DEDUP_TTL, event clock.
+///
+/// Environment: `DAY_EVENTS` (a shorter stream over the same 24 h), `DAY_TOKENS`,
+/// `DAY_WALLETS`, `DAY_SPAN` (ms); `DAY_STATE_DIR` checkpoints into that directory every
+/// `DAY_CHECKPOINT_EVENTS` events (default: 10 s of event time) and, when it already holds a
+/// checkpoint, first restores it and goes on from its offset (the restart after a `kill -9`);
+/// `DAY_DIGEST` writes a digest of the final answers to that file.
 func dayBench() {
     let env = ProcessInfo.processInfo.environment
     let n = Int(env["DAY_EVENTS"] ?? "86400000")!
     let tokens = Int(env["DAY_TOKENS"] ?? "20000")!
     let wallets = Int(env["DAY_WALLETS"] ?? "500000")!
     let span = Int64(env["DAY_SPAN"] ?? "86400000")!
+    let interval = Int(env["DAY_CHECKPOINT_EVENTS"] ?? "\(max(1, Int(Int64(n) * 10_000 / span)))")!
     let configuration = try! EngineConfiguration(clock: .event)
     print(
         "day: \(n) events over \(span / 1000) s, Zipf(1.0) over \(tokens) tokens, \(wallets) wallets, 1% duplicates, 2s jitter"
@@ -34,28 +91,71 @@ func dayBench() {
         seed: 42, tokens: tokens, wallets: wallets, events: n, span: span, jitter: 2_000, duplicateShare: 0.01)
     let rssBefore = currentRSS()
     var engine = PartitionEngine(configuration: configuration)
+    var checkpoints: DayCheckpoints?
+    var done = 0
+    if let dir = env["DAY_STATE_DIR"] {
+        let store = try! DirectoryCheckpointStore(directory: dir)
+        let t0 = now()
+        let (checkpointer, restored) = try! PartitionCheckpointer.restore(
+            store: store, topic: "swaps", partition: 0, configuration: configuration)
+        if let restored {
+            let seconds = now() - t0
+            engine = restored
+            done = Int(engine.nextOffset)
+            let m = checkpointer.manifest
+            report("restore (base + deltas), ready after", seconds, "s")
+            report("  base bytes / pieces", Double(m.baseBytes), "/ \(m.basePieces.count)")
+            report("  deltas / their bytes", Double(m.deltas.count), "/ \(m.deltaBytes)")
+            report("  events restored", Double(done), "")
+            let s0 = now()
+            for _ in 0..<done { _ = stream.next() }
+            print("  (stream regenerated up to the checkpoint in \(String(format: "%.0f", now() - s0)) s, untimed)")
+        } else {
+            engine.startJournal()
+        }
+        checkpoints = DayCheckpoints(checkpointer)
+    }
+    let first = done
     var chunk: [SwapEvent] = []
     chunk.reserveCapacity(65_536)
     var elapsed = 0.0
-    var done = 0
-    var nextReport = n / 8
-    let pregenerated = env["DAY_PREGENERATE"] != nil
-    if pregenerated {
-        chunk.reserveCapacity(n)
-        for _ in 0..<n { chunk.append(stream.next()) }
-    }
+    var nextReport = done + n / 8
+    var captureSeconds: [Double] = []
+    var jsonSample = (bytes: 0, events: 0)
+    var sinceCheckpoint = 0
     while done < n {
-        if !pregenerated {
-            chunk.removeAll(keepingCapacity: true)
-            for _ in 0..<min(65_536, n - done) { chunk.append(stream.next()) }
+        chunk.removeAll(keepingCapacity: true)
+        for _ in 0..<min(65_536, n - done) {
+            let e = stream.next()
+            if (done + chunk.count) % 97 == 0 {
+                jsonSample.bytes += ZipfStream.json(e).utf8.count
+                jsonSample.events += 1
+            }
+            chunk.append(e)
         }
         // Events are moved into the engine, as the decoder hands them over (no copies).
         let count = chunk.count
         chunk.reverse()
-        let t0 = now()
-        while let e = chunk.popLast() { engine.ingest(e) }
-        elapsed += now() - t0
-        done += count
+        var left = count
+        while left > 0 {
+            let take = checkpoints == nil ? left : min(left, interval - sinceCheckpoint)
+            let t0 = now()
+            for _ in 0..<take { engine.ingest(chunk.removeLast()) }
+            elapsed += now() - t0
+            left -= take
+            done += take
+            sinceCheckpoint += take
+            if let checkpoints, sinceCheckpoint == interval {
+                engine.nextOffset = Int64(done)
+                let c0 = now()
+                let delta = engine.takeDelta()
+                let c1 = now()
+                captureSeconds.append(c1 - c0)
+                elapsed += c1 - c0
+                checkpoints.write(delta)
+                sinceCheckpoint = 0
+            }
+        }
         if done >= nextReport {
             nextReport += n / 8
             let m = engine.memory
@@ -71,7 +171,7 @@ func dayBench() {
     elapsed += now() - t0
     let accepted = Double(engine.counters.accepted)
     let m = engine.memory
-    report("day ingest, one core", Double(n) / elapsed / 1e6, "M events/s")
+    report("day ingest, one core (this run's events)", Double(done - first) / elapsed / 1e6, "M events/s")
     report("  accepted / duplicate", accepted, "/ \(engine.counters.duplicate)")
     report("peak RSS of the process", Double(peakRSS()) / 1_073_741_824, "GiB")
     report("  per event held in the 24h window", Double(peakRSS()) / accepted, "B")
@@ -83,5 +183,55 @@ func dayBench() {
     report("  wallets (per token and numbers)", Double(m.wallets) / accepted, "B")
     report("  other", Double(m.other) / accepted, "B")
     report("tokens / wallets numbered", Double(engine.tokenCount), "/ \(engine.walletCount)")
+    if let checkpoints {
+        checkpoints.drain()
+        let f = checkpoints.figures.withLock { $0 }
+        let jsonPerEvent = Double(jsonSample.bytes) / Double(max(1, jsonSample.events))
+        let eventsPerInterval = Double(interval)
+        let deltas = f.deltaBytes.map(Double.init)
+        let sortedCapture = captureSeconds.sorted()
+        report("checkpoint interval (events)", eventsPerInterval, "")
+        report("  delta bytes per interval, mean", deltas.reduce(0, +) / Double(max(1, deltas.count)), "B")
+        report("  delta bytes per interval, max", deltas.max() ?? 0, "B")
+        report("  JSON bytes of an interval's events", jsonPerEvent * eventsPerInterval, "B")
+        report(
+            "  delta / events' JSON, mean",
+            deltas.reduce(0, +) / Double(max(1, deltas.count)) / (jsonPerEvent * eventsPerInterval), "x")
+        report(
+            "  capture on the ingest thread, p50",
+            (sortedCapture.isEmpty ? 0 : sortedCapture[sortedCapture.count / 2]) * 1e3, "ms")
+        report(
+            "  capture on the ingest thread, p99",
+            (sortedCapture.isEmpty ? 0 : sortedCapture[sortedCapture.count * 99 / 100]) * 1e3, "ms")
+        report("  capture on the ingest thread, max", (sortedCapture.last ?? 0) * 1e3, "ms")
+        let writes = f.writeSeconds.sorted()
+        report(
+            "  store (encode, write, fsync, manifest), p50", (writes.isEmpty ? 0 : writes[writes.count / 2]) * 1e3, "ms"
+        )
+        report("  store, max", (writes.last ?? 0) * 1e3, "ms")
+        report("compactions (writer thread)", Double(f.compactions), "")
+        report("  compaction seconds, max", f.compactionSeconds.max() ?? 0, "s")
+        report("  base bytes, last", Double(f.compactedBytes.last ?? 0), "B")
+    }
+    if let path = env["DAY_BODIES"] {
+        let busiest = TopTokens.rank(engine.allStats(), window: "24h", by: .txns, limit: 20)
+        let lines = busiest.compactMap { t in
+            engine.stats(token: t.token).map {
+                "\(t.token)\t\(String(decoding: StatsJSON.encode($0), as: UTF8.self))\n"
+            }
+        }
+        try! lines.joined().write(toFile: path, atomically: true, encoding: .utf8)
+    }
+    if let path = env["DAY_DIGEST"] {
+        var digest: UInt64 = 0
+        for s in engine.allStats() {
+            let body = StatsJSON.encode(s)
+            digest = digest &* 31 &+ body.withUnsafeBytes { Fingerprint.of($0) }
+        }
+        let text =
+            "\(String(digest, radix: 16)) tokens=\(engine.tokenCount) accepted=\(engine.counters.accepted) duplicate=\(engine.counters.duplicate)\n"
+        try! text.write(toFile: path, atomically: true, encoding: .utf8)
+        print("digest: \(text)", terminator: "")
+    }
     withExtendedLifetime(engine) {}
 }
