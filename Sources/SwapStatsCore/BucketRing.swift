@@ -12,6 +12,22 @@ struct BucketRing: RandomAccessCollection, Sendable {
 
     init() {}
 
+    /// A ring holding `slots`, in order, with a little room to grow.
+    init(slots: [BucketSlot]) {
+        storage = slots
+        count = slots.count
+        if slots.count > 0 { storage.reserveCapacity(slots.count + slots.count / 8 + 4) }
+        storage += repeatElement(Self.placeholder, count: storage.capacity - storage.count)
+    }
+
+    /// The slots in order, as one array.
+    var slots: [BucketSlot] {
+        var out: [BucketSlot] = []
+        out.reserveCapacity(count)
+        for i in 0..<count { out.append(self[i]) }
+        return out
+    }
+
     var startIndex: Int { 0 }
     var endIndex: Int { count }
     var capacity: Int { storage.count }
@@ -62,9 +78,9 @@ struct BucketRing: RandomAccessCollection, Sendable {
         if storage.count > 16 && count < storage.count / 4 { resize(to: count + count / 4 + 4) }
     }
 
-    /// Makes room for `n` slots in all (no-op when there is).
+    /// Makes room for `n` slots in all (growing by a quarter at least).
     mutating func reserve(_ n: Int) {
-        if n > storage.count { resize(to: n) }
+        if n > storage.count { resize(to: Swift.max(n, storage.count + storage.count / 4 + 4)) }
     }
 
     mutating func removeAll() {

@@ -49,12 +49,26 @@ public enum CheckpointCompaction {
         }
         for d in deltas {
             for s in 0..<CheckpointFormat.sections where s & (count - 1) == k {
-                let part = d.table.parts[s + 1]
+                let part = d.table.section(s)
                 try loader.applyDeltaSection(try d.read(part.range), checksum: part.checksum)
             }
         }
-        let engine = try loader.finish()
+        let engine = try loader.finish(sweep: true)
         return CheckpointFormat.encodeBasePiece(engine, piece: k, of: count, generation: generation)
+    }
+
+    /// The wallet numbers of the base that `old` (a base's wallet numbers blob, nil for no
+    /// base) and then `deltas` amount to.
+    public static func walletNumbers(
+        generation: UInt64, configuration: EngineConfiguration, old: [UInt8]?, deltas: [Delta]
+    ) throws -> [UInt8] {
+        var loader = CheckpointLoader(configuration: configuration)
+        if let old { try loader.applyWalletNumbers(old) }
+        for d in deltas {
+            let part = d.table.numberings
+            try loader.applyDeltaNumberings(try d.read(part.range), checksum: part.checksum)
+        }
+        return CheckpointFormat.encodeWalletNumbers(loader.engine, generation: generation)
     }
 
     /// How many pieces a base of about `bytes` is cut into: enough for pieces of about

@@ -1,13 +1,15 @@
-/// Builds a partition's state from a checkpoint: the scalars, the base's pieces, then each
-/// delta after the base, in order; ``finish()`` makes it whole. Compaction runs the same
-/// code over one piece: with `keep`, the loader takes only the dedup entries and tokens
-/// whose fingerprints that piece holds.
+/// Builds a partition's state from a checkpoint: the scalars, the base's wallet numbers and
+/// pieces, then each delta after the base, in order; ``finish()`` makes it whole.
+/// Compaction runs the same code over one piece: with `keep`, the loader takes only the dedup
+/// entries and tokens whose fingerprints that piece holds.
 ///
 /// Whatever the bytes, a load never traps: anything out of place throws ``SnapshotError``
 /// (and the caller rebuilds the partition from the log).
 public struct CheckpointLoader: Sendable {
     var engine: PartitionEngine
     private let keep: @Sendable (UInt64) -> Bool
+    /// Token slots that deltas updated (their counters are derived when finishing).
+    private var updated: Set<Int32> = []
 
     /// - Parameter keep: which fingerprints (of ids and of token names) to take; all by
     ///   default.
@@ -33,17 +35,44 @@ public struct CheckpointLoader: Sendable {
         }
     }
 
-    /// Applies a base piece blob (checked whole).
-    public mutating func applyBasePiece(_ blob: [UInt8]) throws(SnapshotError) {
-        let payload = try CheckpointFormat.basePayload(blob).range
+    /// Takes a base's wallet numbers (a blob, checked whole).
+    public mutating func applyWalletNumbers(_ blob: [UInt8]) throws(SnapshotError) {
+        let payload = try CheckpointFormat.basePayload(blob, magic: CheckpointFormat.walletsMagic, header: 8)
         try blob.reading { (r: inout BinaryReader) throws(SnapshotError) in
             var r = BinaryReader(r.base, from: payload.lowerBound, to: payload.upperBound)
-            try applyPiece(&r)
-            guard r.isAtEnd else { throw .corrupt("trailing bytes in a base piece") }
+            try engine.walletNumbers.read(&r)
+            guard r.isAtEnd else { throw .corrupt("trailing bytes after the wallet numbers") }
         }
     }
 
-    /// Applies a whole delta blob: its scalars, then every section.
+    /// Applies a base piece blob (checked whole).
+    public mutating func applyBasePiece(_ blob: [UInt8]) throws(SnapshotError) {
+        let payload = try CheckpointFormat.basePayload(blob, magic: CheckpointFormat.baseMagic, header: 16)
+        try blob.reading { (r: inout BinaryReader) throws(SnapshotError) in
+            var h = BinaryReader(r.base, from: 14, to: 22)
+            let piece = Int(try h.u32())
+            let count = Int(try h.u32())
+            guard count >= 1, count <= CheckpointFormat.sections, count & (count - 1) == 0, piece < count else {
+                throw .corrupt("base piece header")
+            }
+            var p = BinaryReader(r.base, from: payload.lowerBound, to: payload.upperBound)
+            try applyPiece(&p)
+            guard p.isAtEnd else { throw .corrupt("trailing bytes in a base piece") }
+        }
+    }
+
+    /// A base piece's payload: dedup segments, then whole tokens.
+    mutating func applyPiece(_ p: inout BinaryReader) throws(SnapshotError) {
+        let segments = Int(try p.u32())
+        guard segments <= DedupTable.segmentCount else { throw .corrupt("segment count") }
+        for _ in 0..<segments {
+            // A segment holds the ids whose low bits are its number, so it is kept whole.
+            try engine.dedup.readSegment(&p, keep: keep)
+        }
+        try applyTokens(&p)
+    }
+
+    /// Applies a whole delta blob: its scalars, wallet numbers, then every section.
     public mutating func applyDelta(_ blob: [UInt8]) throws(SnapshotError) {
         let table = try CheckpointFormat.deltaTable(blob)
         guard table.length == blob.count else { throw .truncated }
@@ -52,13 +81,22 @@ public struct CheckpointLoader: Sendable {
                 let bytes = UnsafeRawBufferPointer(rebasing: r.base[part.range])
                 guard Fingerprint.of(bytes) == part.checksum else { throw .checksumMismatch }
                 var p = BinaryReader(r.base, from: part.range.lowerBound, to: part.range.upperBound)
-                if i == 0 {
-                    try engine.readScalars(&p)
-                } else {
-                    try applyPiece(&p)
+                switch i {
+                case 0: try engine.readScalars(&p)
+                case 1: try applyNumberings(&p)
+                default: try applySection(&p)
                 }
                 guard p.isAtEnd else { throw .corrupt("trailing bytes in a delta part") }
             }
+        }
+    }
+
+    /// Applies a delta's wallet numbers part, read on its own.
+    public mutating func applyDeltaNumberings(_ bytes: [UInt8], checksum: UInt64) throws(SnapshotError) {
+        guard bytes.withUnsafeBytes({ Fingerprint.of($0) }) == checksum else { throw .checksumMismatch }
+        try bytes.reading { (r: inout BinaryReader) throws(SnapshotError) in
+            try applyNumberings(&r)
+            guard r.isAtEnd else { throw .corrupt("trailing bytes in wallet numbers") }
         }
     }
 
@@ -66,13 +104,21 @@ public struct CheckpointLoader: Sendable {
     public mutating func applyDeltaSection(_ bytes: [UInt8], checksum: UInt64) throws(SnapshotError) {
         guard bytes.withUnsafeBytes({ Fingerprint.of($0) }) == checksum else { throw .checksumMismatch }
         try bytes.reading { (r: inout BinaryReader) throws(SnapshotError) in
-            try applyPiece(&r)
+            try applySection(&r)
             guard r.isAtEnd else { throw .corrupt("trailing bytes in a delta section") }
         }
     }
 
-    /// Piece data: dedup entries, then tokens (see ``CheckpointFormat``).
-    mutating func applyPiece(_ r: inout BinaryReader) throws(SnapshotError) {
+    private mutating func applyNumberings(_ r: inout BinaryReader) throws(SnapshotError) {
+        let n = Int(try r.u32())
+        guard n <= r.remaining / 12 else { throw .corrupt("wallet numbers count") }
+        for _ in 0..<n {
+            try engine.walletNumbers.replay(.init(number: try r.u32(), fingerprint: try r.u64()))
+        }
+    }
+
+    /// A delta section: accepted ids, then token entries.
+    private mutating func applySection(_ r: inout BinaryReader) throws(SnapshotError) {
         let n = Int(try r.u32())
         guard n <= r.remaining / 12 else { throw .corrupt("dedup count \(n)") }
         for _ in 0..<n {
@@ -81,6 +127,11 @@ public struct CheckpointLoader: Sendable {
             guard id != 0 else { throw .corrupt("zero fingerprint") }
             if keep(id) { engine.dedup.restore(id, stamp: stamp) }
         }
+        try applyTokens(&r)
+    }
+
+    /// Token entries (see ``CheckpointFormat``).
+    private mutating func applyTokens(_ r: inout BinaryReader) throws(SnapshotError) {
         let m = Int(try r.u32())
         guard m <= r.remaining / 13 else { throw .corrupt("token count \(m)") }
         for _ in 0..<m {
@@ -92,59 +143,63 @@ public struct CheckpointLoader: Sendable {
             r.offset += length
             guard keep(fp) else { continue }
             var t = BinaryReader(r.base, from: start, to: start + length)
-            try engine.loadToken(&t, fingerprint: fp, whole: kind == 0)
+            let slot = try engine.loadToken(&t, fingerprint: fp, whole: kind == 0)
+            if kind == 0 { updated.remove(slot) } else { updated.insert(slot) }
             guard t.isAtEnd else { throw .corrupt("trailing bytes in a token") }
         }
     }
 
-    /// The loaded state, made whole: tokens with no trade left in the largest window and
-    /// expired dedup entries dropped, distinct-wallet counters derived, window starts and
-    /// extreme stacks rebuilt. It keeps no journal.
+    /// The loaded state, made whole: tokens with no trade left in the largest window
+    /// dropped, distinct-wallet counters derived for the tokens deltas updated, wallet
+    /// numbers' newest buckets found. It keeps no journal.
+    /// - Parameter sweep: also drop expired dedup entries (compaction does; a restore leaves
+    ///   them to the next sweep).
     /// - Throws: ``SnapshotError/corrupt(_:)`` when a token lacks its newest bucket.
-    public consuming func finish() throws(SnapshotError) -> PartitionEngine {
-        try engine.finishLoad()
+    public consuming func finish(sweep: Bool = false) throws(SnapshotError) -> PartitionEngine {
+        try engine.finishLoad(updated: updated, sweep: sweep)
         return engine
     }
 }
 
 extension PartitionEngine {
     /// Reads one token entry of piece data: a whole token (replacing any of its name) or an
-    /// update of one already loaded.
-    mutating func loadToken(_ r: inout BinaryReader, fingerprint: UInt64, whole: Bool) throws(SnapshotError) {
-        let header = try TokenState.readHeader(&r, context, numbers: &walletNumbers)
-        guard Fingerprint.of(header.name) == fingerprint else { throw .corrupt("token fingerprint") }
-        let existing = slot(of: header.name)
-        guard whole || existing != nil else { throw .corrupt("update of \(header.name), which is not loaded") }
+    /// update of one already loaded; returns its slot.
+    mutating func loadToken(_ r: inout BinaryReader, fingerprint: UInt64, whole: Bool) throws(SnapshotError) -> Int32 {
         var token: TokenState
+        let who: String
         if whole {
-            token = header
+            (token, who) = try TokenState.readWhole(&r, context)
         } else {
-            token = tokens[existing!]
-            tokens[existing!] = .vacant
+            (token, who) = try TokenState.readHeader(&r, context)
+        }
+        guard Fingerprint.of(token.name) == fingerprint else { throw .corrupt("token fingerprint") }
+        walletNumbers.setWho(token.lastWallet, who)
+        let existing = slot(of: token.name)
+        if !whole {
+            guard let s = existing else { throw .corrupt("update of \(token.name), which is not loaded") }
+            let header = token
+            token = tokens[s]
+            tokens[s] = .vacant
             token.takeHeader(of: header)
-        }
-        let buckets = Int(try r.u32())
-        guard buckets <= r.remaining / 30 else { throw .corrupt("bucket count \(buckets)") }
-        token.ring.reserve(token.ring.count + buckets)
-        for _ in 0..<buckets { try token.readBucket(&r, context) }
-        let wallets = Int(try r.u32())
-        guard wallets <= r.remaining / 17 else { throw .corrupt("wallet count \(wallets)") }
-        if token.wallets.count + wallets > token.wallets.capacity * 2 / 3 {
-            token.wallets.rebuild(reserving: wallets) { _ in true }
-        }
-        for _ in 0..<wallets {
-            let (fp, entry) = try TokenState.readWallet(&r)
-            try token.restoreWallet(fp, entry, numbers: &walletNumbers)
+            let buckets = Int(try r.u32())
+            guard buckets <= r.remaining / 30 else { throw .corrupt("bucket count \(buckets)") }
+            token.ring.reserve(token.ring.count + buckets)
+            for _ in 0..<buckets { try token.readBucket(&r, context) }
+            let wallets = Int(try r.u32())
+            guard wallets <= r.remaining / 12 else { throw .corrupt("wallet count \(wallets)") }
+            for _ in 0..<wallets { try token.upsertWallet(try TokenState.readWallet(&r)) }
         }
         if let s = existing {
             tokens[s] = token
-        } else {
-            tokenIndex.insert(fingerprint, place(token))
+            return Int32(s)
         }
+        let slot = place(token)
+        tokenIndex.insert(fingerprint, slot)
+        return slot
     }
 
-    /// Finishes a load (see ``CheckpointLoader/finish()``).
-    mutating func finishLoad() throws(SnapshotError) {
+    /// Finishes a load (see ``CheckpointLoader/finish(sweep:)``).
+    mutating func finishLoad(updated: Set<Int32>, sweep: Bool) throws(SnapshotError) {
         let now = clockBucket
         var dead: [(UInt64, Int32)] = []
         let c = context
@@ -165,9 +220,28 @@ extension PartitionEngine {
             freeSlots.append(slot)
         }
         for i in tokens.indices where !tokenNames[i].isEmpty {
-            tokens[i].finishLoad(context)
-            slotFlags[i] = SlotFlags()
+            if updated.contains(Int32(i)) {
+                tokens[i].finishUpdates(context, clock: now)
+            } else {
+                tokens[i].finishSliding(context)
+            }
         }
-        if now != .min { dedup.sweep(deadThrough: now - ttlBuckets) }
+        // Each wallet number's newest bucket, from every token's entries.
+        let numbers = walletNumbers.fingerprints.count
+        var newest = [UInt32](repeating: 0, count: numbers)
+        var seen = [Bool](repeating: false, count: numbers)
+        for i in tokens.indices where !tokenNames[i].isEmpty {
+            slotFlags[i] = SlotFlags()
+            let position = tokens[i].position
+            for e in tokens[i].wallets.slots where e.key != 0 {
+                let n = Int(e.number)
+                guard n < numbers else { continue }
+                let b = UInt32(truncatingIfNeeded: TokenState.lastAny(e, newest: position))
+                if !seen[n] || Int32(bitPattern: b &- newest[n]) > 0 { newest[n] = b }
+                seen[n] = true
+            }
+        }
+        walletNumbers.finishLoad(newest: newest, seen: seen)
+        if sweep && now != .min { dedup.sweep(deadThrough: now - ttlBuckets) }
     }
 }

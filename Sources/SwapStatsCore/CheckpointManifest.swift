@@ -5,7 +5,8 @@
 /// Format (version 1), little-endian, strings as `u32` length and UTF-8:
 ///
 ///     "SWM1"  u16 1
-///     u64 generation  u32 base pieces  [pieces × string blob]  u32 n  scalars[n]
+///     u64 generation  u32 base pieces  [pieces × string blob]  string wallet numbers blob
+///     u32 n  scalars[n]
 ///     u32 deltas  [deltas × (string blob, u64 sequence, u64 bytes)]
 ///     i64 offset  i64 lost events  u64 next sequence  u64 base bytes
 ///     u64 checksum(everything before)
@@ -29,6 +30,8 @@ public struct CheckpointManifest: Sendable, Equatable {
     public var generation: UInt64 = 0
     /// The base's pieces, in order (empty without a base).
     public var basePieces: [String] = []
+    /// The base's wallet numbers (empty without a base).
+    public var baseWallets = ""
     /// The scalars the base reflects (empty without a base).
     public var baseScalars: [UInt8] = []
     public var deltas: [Delta] = []
@@ -44,7 +47,9 @@ public struct CheckpointManifest: Sendable, Equatable {
     public init() {}
 
     /// Every blob it names.
-    public var blobs: Set<String> { Set(basePieces).union(deltas.map(\.blob)) }
+    public var blobs: Set<String> {
+        Set(basePieces).union(deltas.map(\.blob)).union(baseWallets.isEmpty ? [] : [baseWallets])
+    }
 
     /// Bytes of the deltas.
     public var deltaBytes: Int { deltas.reduce(0) { $0 + $1.bytes } }
@@ -59,6 +64,7 @@ public struct CheckpointManifest: Sendable, Equatable {
         w.u64(generation)
         w.u32(UInt32(basePieces.count))
         for p in basePieces { w.string(p) }
+        w.string(baseWallets)
         w.u32(UInt32(baseScalars.count))
         w.raw(baseScalars)
         w.u32(UInt32(deltas.count))
@@ -94,6 +100,10 @@ public struct CheckpointManifest: Sendable, Equatable {
                 manifest.generation == 0 ? pieces == 0 : pieces >= 1
             else { throw .corrupt("base of \(pieces) pieces") }
             for _ in 0..<pieces { manifest.basePieces.append(try Self.blobName(&m)) }
+            manifest.baseWallets = try m.string()
+            guard manifest.baseWallets.isEmpty == (pieces == 0), !manifest.baseWallets.contains("/") else {
+                throw .corrupt("wallet numbers blob")
+            }
             let scalars = Int(try m.u32())
             manifest.baseScalars = Array(try m.bytes(scalars))
             let count = Int(try m.u32())

@@ -1,9 +1,9 @@
 /// Remembers the ids of accepted events for `DEDUP_TTL` of event time, as 64-bit
 /// fingerprints with the bucket of their event (12 bytes a slot).
 ///
-/// 64 independent segments (by the fingerprint's top bits), each an open-addressing table
-/// with linear probing over columns of keys and buckets, homed by multiply-shift so it can
-/// have any capacity. A full segment first drops its expired entries, then grows by half:
+/// 64 independent segments (by the fingerprint's low six bits, so a checkpoint piece holds
+/// whole segments), each an open-addressing table with linear probing over columns of keys
+/// and buckets, homed by multiply-shift of the next 32 bits so it can have any capacity. A full segment first drops its expired entries, then grows by half:
 /// growth never copies more than one segment, and the table stays between about 53 % and
 /// 80 % full. A fingerprint collision (≈ n²/2⁶⁵ for n live ids) would drop a distinct event
 /// as a duplicate. Buckets are kept as their low 32 bits and compared by wrapping
@@ -17,6 +17,7 @@ struct DedupTable: Sendable {
     }
 
     static let segmentBits = 6
+    static let segmentCount = 1 << segmentBits
     private(set) var segments = [Segment](repeating: Segment(), count: 1 << segmentBits)
     /// Live and not-yet-swept entries.
     private(set) var count = 0
@@ -30,11 +31,11 @@ struct DedupTable: Sendable {
     }
 
     @inline(__always)
-    private static func segment(_ id: UInt64) -> Int { Int(id >> UInt64(64 - segmentBits)) }
+    static func segment(_ id: UInt64) -> Int { Int(id & UInt64(1 << segmentBits - 1)) }
 
     @inline(__always)
     private static func home(_ id: UInt64, _ capacity: Int) -> Int {
-        Int(((id & 0xFFFF_FFFF) &* UInt64(capacity)) >> 32)
+        Int((((id >> UInt64(segmentBits)) & 0xFFFF_FFFF) &* UInt64(capacity)) >> 32)
     }
 
     /// The slot of `id` in segment `s`, or where it would go (`found` false).
@@ -126,6 +127,54 @@ struct DedupTable: Sendable {
                 body(k, near + Int64(Int32(bitPattern: b &- UInt32(truncatingIfNeeded: near))))
             }
         }
+    }
+
+    /// Writes segment `s` for a checkpoint: its capacity and its entries in slot order (so a
+    /// load inserts them walking forward, without random probes).
+    func writeSegment(_ s: Int, into w: inout BinaryWriter) {
+        let segment = segments[s]
+        w.u32(UInt32(s))
+        w.u32(UInt32(segment.keys.count))
+        w.u32(UInt32(segment.count))
+        for (k, b) in zip(segment.keys, segment.buckets) where k != 0 {
+            w.u64(k)
+            w.u32(b)
+        }
+    }
+
+    /// Reads a segment as ``writeSegment(_:into:)`` wrote it, replacing that segment
+    /// (or skipping it, when `keep` refuses the segment's number as a fingerprint).
+    mutating func readSegment(_ r: inout BinaryReader, keep: (UInt64) -> Bool = { _ in true }) throws(SnapshotError) {
+        let s = Int(try r.u32())
+        let capacity = Int(try r.u32())
+        let n = Int(try r.u32())
+        guard s < segments.count, n < capacity || capacity == 0, capacity <= 1 << 31, n <= r.remaining / 12,
+            capacity / 4 <= n + 64
+        else { throw .corrupt("dedup segment") }
+        guard keep(UInt64(s)) else {
+            _ = try r.bytes(n * 12)
+            return
+        }
+        count -= segments[s].count
+        segments[s] = Segment()
+        var fresh = Segment()
+        fresh.keys = Array(repeating: 0, count: capacity)
+        fresh.buckets = Array(repeating: 0, count: capacity)
+        for _ in 0..<n {
+            let k = try r.u64()
+            let b = try r.u32()
+            guard k != 0, Self.segment(k) == s else { throw .corrupt("dedup entry in the wrong segment") }
+            var i = Self.home(k, capacity)
+            while fresh.keys[i] != 0 {
+                i += 1
+                if i == capacity { i = 0 }
+            }
+            fresh.keys[i] = k
+            fresh.buckets[i] = b
+        }
+        fresh.count = n
+        count += n
+        segments[s] = fresh
     }
 
     private mutating func put(_ id: UInt64, _ b: UInt32, into s: Int) {

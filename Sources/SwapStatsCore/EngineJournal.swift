@@ -20,8 +20,8 @@ struct DedupChange: Sendable {
 }
 
 struct WalletChange: Sendable {
-    var fingerprint: UInt64
     var slot: Int32
+    /// The entry as it became (its key names the wallet by number).
     var entry: WalletTable.Entry
 }
 
@@ -41,6 +41,8 @@ public struct EngineDelta: Sendable {
     let tokens: [TokenChange]
     let wallets: [WalletChange]
     let dedup: [DedupChange]
+    /// Wallet numbers given and freed, in order.
+    let numberings: [WalletDirectory.Numbering]
     /// The offset the state reflects: the next Kafka message it has not seen.
     public let offset: Int64
 
@@ -66,6 +68,7 @@ extension PartitionEngine {
     /// from now on. Call it on an empty engine or right after a restore.
     public mutating func startJournal() {
         journal = EngineJournal()
+        walletNumbers.log = []
     }
 
     /// Marks token slot `slot` changed, and the bucket at ring position `p` (when given).
@@ -90,6 +93,8 @@ extension PartitionEngine {
         precondition(journal != nil, "takeDelta() without startJournal()")
         var j = EngineJournal()
         swap(&j, &journal!)
+        var numberings: [WalletDirectory.Numbering] = []
+        swap(&numberings, &walletNumbers.log!)
         var header = BinaryWriter(capacity: 4_096)
         writeScalars(into: &header)
         var w = BinaryWriter(capacity: j.tokens.count * 256)
@@ -103,38 +108,40 @@ extension PartitionEngine {
             let whole = slotFlags[s].fresh
             slotFlags[s].fresh = false
             let start = w.bytes.count
-            tokens[s].writeHeader(into: &w, numbers: walletNumbers)
+            let who = lastWho(s)
+            if whole {
+                for p in 0..<tokens[s].ring.count { tokens[s].ring[p].bits &= ~BucketSlot.dirty }
+                tokens[s].writeWhole(into: &w, who: who)
+                changes.append(
+                    TokenChange(
+                        fingerprint: Fingerprint.of(tokenNames[s]), slot: slot, whole: true,
+                        range: start..<w.bytes.count))
+                continue
+            }
+            tokens[s].writeHeader(into: &w, who: who)
             let countAt = w.bytes.count
             w.u32(0)
             var written: UInt32 = 0
-            if whole {
-                for p in 0..<tokens[s].ring.count {
+            var i = Self.firstBucketChange(of: slot, in: j.buckets)
+            while i < j.buckets.count && j.buckets[i].slot == slot {
+                let index = tokens[s].widen(j.buckets[i].index)
+                let p = tokens[s].position(of: index)
+                if p < tokens[s].ring.count && tokens[s].bucketIndex(p) == index {
                     tokens[s].writeBucket(p, into: &w)
                     tokens[s].ring[p].bits &= ~BucketSlot.dirty
                     written += 1
                 }
-            } else {
-                var i = Self.firstBucketChange(of: slot, in: j.buckets)
-                while i < j.buckets.count && j.buckets[i].slot == slot {
-                    let index = tokens[s].widen(j.buckets[i].index)
-                    let p = tokens[s].position(of: index)
-                    if p < tokens[s].ring.count && tokens[s].bucketIndex(p) == index {
-                        tokens[s].writeBucket(p, into: &w)
-                        tokens[s].ring[p].bits &= ~BucketSlot.dirty
-                        written += 1
-                    }
-                    i += 1
-                }
+                i += 1
             }
             w.patch(u32: written, at: countAt)
             changes.append(
                 TokenChange(
-                    fingerprint: Fingerprint.of(tokenNames[s]), slot: slot, whole: whole, range: start..<w.bytes.count))
+                    fingerprint: Fingerprint.of(tokenNames[s]), slot: slot, whole: false, range: start..<w.bytes.count))
         }
         freeSlots.append(contentsOf: j.freed)
         return EngineDelta(
             header: header.bytes, tokenBytes: w.bytes, tokens: changes, wallets: j.wallets, dedup: j.dedup,
-            offset: nextOffset)
+            numberings: numberings, offset: nextOffset)
     }
 
     /// The first entry of `slot` in bucket changes sorted by slot.

@@ -184,6 +184,52 @@ struct IdArena: Sendable {
         return handle
     }
 
+    /// Which offsets of an arena start an id (what a loaded handle must point at).
+    struct Starts {
+        var bits: [UInt64]
+
+        func contains(_ handle: UInt32) -> Bool {
+            let h = Int(handle)
+            return h >> 6 < bits.count && bits[h >> 6] & (1 << UInt64(h & 63)) != 0
+        }
+    }
+
+    /// Takes `bytes` (a whole arena, as ``bytes`` was) after checking every id in it;
+    /// returns where ids start.
+    /// - Throws: ``SnapshotError/corrupt(_:)`` for a malformed id (never traps).
+    mutating func readArena(_ raw: UnsafeRawBufferPointer) throws(SnapshotError) -> Starts {
+        var starts = Starts(bits: [UInt64](repeating: 0, count: raw.count / 64 + 1))
+        var h = 0
+        let n = raw.count
+        // Every entry: its form, lengths within the arena, its raw parts UTF-8.
+        while h < n {
+            starts.bits[h >> 6] |= 1 << UInt64(h & 63)
+            guard h + 2 <= n else { throw .corrupt("id arena") }
+            let tag = raw[h]
+            if tag == 0 {
+                let length = Int(raw[h + 1]) + 1
+                guard h + 2 + length <= n,
+                    UTF8Scan.validate(raw.baseAddress! + h + 2, count: length) != .invalid
+                else { throw .corrupt("id arena") }
+                h += 2 + length
+            } else if tag == 1 || tag == 3 {
+                let packed = Int(raw[h + 1])
+                guard packed >= 8, h + 3 + packed <= n else { throw .corrupt("id arena") }
+                let suffix = Int(raw[h + 2 + packed])
+                let length = (tag == 3 ? 2 : 0) + 2 * packed + suffix
+                guard length <= 256, h + 3 + packed + suffix <= n,
+                    suffix == 0 || UTF8Scan.validate(raw.baseAddress! + h + 3 + packed, count: suffix) != .invalid
+                else { throw .corrupt("id arena") }
+                h += 3 + packed + suffix
+            } else {
+                throw .corrupt("id arena")
+            }
+        }
+        bytes = Array(raw)
+        garbage = 0
+        return starts
+    }
+
     /// An empty arena with room for `capacity` bytes.
     static func reserved(_ capacity: Int) -> IdArena {
         var a = IdArena()

@@ -4,9 +4,9 @@
 ///     "SWPS"  u16 version  u64 payload-length  payload  u64 checksum(payload)
 ///
 /// The payload is the scalars (``writeScalars(into:)``: configuration, offset, counters,
-/// clocks, the reorder buffer) and then one piece of checkpoint data (every dedup entry and
-/// every token, see ``CheckpointFormat``). Format 1 (the layout before compact buckets) is
-/// refused.
+/// clocks, the reorder buffer), the wallet numbers, and one base piece's payload (every
+/// dedup segment and every token, see ``CheckpointFormat``). Format 1 (the layout before
+/// compact buckets) is refused.
 extension PartitionEngine {
     static let magic: [UInt8] = Array("SWPS".utf8)
     static let snapshotVersion: UInt16 = 2
@@ -15,6 +15,7 @@ extension PartitionEngine {
     public func snapshot() -> [UInt8] {
         var p = BinaryWriter(capacity: 1 << 16)
         writeScalars(into: &p)
+        walletNumbers.write(into: &p)
         CheckpointFormat.writePiece(of: self, piece: 0, of: 1, into: &p)
         return Self.seal(p.bytes)
     }
@@ -33,6 +34,7 @@ extension PartitionEngine {
         try bytes.reading { (r: inout BinaryReader) throws(SnapshotError) in
             var r = BinaryReader(r.base, from: payload.lowerBound, to: payload.upperBound)
             try loader.engine.readScalars(&r)
+            try loader.engine.walletNumbers.read(&r)
             try loader.applyPiece(&r)
             guard r.isAtEnd else { throw .corrupt("trailing bytes in payload") }
         }

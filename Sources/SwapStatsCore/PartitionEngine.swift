@@ -196,8 +196,7 @@ public struct PartitionEngine: Sendable {
         }
         if journal != nil {
             journalToken(
-                slot, bucket: applied.position,
-                wallet: applied.wallet.map { WalletChange(fingerprint: e.whoHash, slot: slot, entry: $0) })
+                slot, bucket: applied.position, wallet: applied.wallet.map { WalletChange(slot: slot, entry: $0) })
         }
         if !slotFlags[Int(slot)].changed {
             slotFlags[Int(slot)].changed = true

@@ -3,6 +3,10 @@
 /// bucket each wallet traded in (beside its number, one probe finds both) and its string
 /// (what `lastTrade.who` shows); ``collect(deadThrough:)`` frees the numbers of wallets that
 /// have not traded since, once no token holds them any more.
+///
+/// Numbers are part of the state: checkpoints store wallet entries by number, and the
+/// directory journals every number it gives or frees (``log``), so a restored directory
+/// numbers every wallet as the one it was taken from.
 struct WalletDirectory: Sendable {
     struct Entry: Sendable {
         /// The number; the top bit says whether `whos` holds its string.
@@ -18,6 +22,15 @@ struct WalletDirectory: Sendable {
     private(set) var fingerprints: [UInt64] = []
     private var whos: [String] = []
     private var free: [UInt32] = []
+    /// Numbers given (`fingerprint` ≠ 0) and freed (0), in order, while journaling.
+    var log: [Numbering]?
+
+    /// A number given to a wallet, or freed.
+    struct Numbering: Sendable {
+        var number: UInt32
+        /// The wallet's fingerprint; 0: the number was freed.
+        var fingerprint: UInt64
+    }
 
     /// Wallets numbered.
     var count: Int { entries.count }
@@ -58,6 +71,7 @@ struct WalletDirectory: Sendable {
             whos.append(who ?? "")
         }
         entries.insert(fp, Entry(number: who == nil ? n : n | Entry.known, lastSeen: b))
+        if log != nil { log!.append(Numbering(number: n, fingerprint: fp)) }
         return n
     }
 
@@ -66,7 +80,7 @@ struct WalletDirectory: Sendable {
     func fingerprint(_ n: UInt32) -> UInt64 { fingerprints[Int(n)] }
 
     /// The string of wallet number `n` ("" when not seen since a restore).
-    func who(_ n: UInt32) -> String { whos[Int(n)] }
+    func who(_ n: UInt32) -> String { Int(n) < whos.count ? whos[Int(n)] : "" }
 
     /// Frees the numbers of wallets whose newest trade is in a bucket at or before
     /// `deadThrough` (no token may hold them any more).
@@ -82,6 +96,82 @@ struct WalletDirectory: Sendable {
             fingerprints[Int(n)] = 0
             whos[Int(n)] = ""
             free.append(n)
+            if log != nil { log!.append(Numbering(number: n, fingerprint: 0)) }
+        }
+    }
+
+    // MARK: Checkpoints
+
+    /// Gives number `n` to the wallet `fp`, or frees `n` (`fp` 0), as a journal recorded it.
+    mutating func replay(_ change: Numbering) throws(SnapshotError) {
+        let n = Int(change.number)
+        guard n < Int(WalletTable.Entry.wallet) - 1 else { throw .corrupt("wallet number \(n)") }
+        if n >= fingerprints.count {
+            fingerprints += [UInt64](repeating: 0, count: n + 1 - fingerprints.count)
+            whos += [String](repeating: "", count: n + 1 - whos.count)
+        }
+        let old = fingerprints[n]
+        if old != 0, let slot = entries.find(old) { entries.remove(at: slot) }
+        fingerprints[n] = change.fingerprint
+        whos[n] = ""
+        if change.fingerprint != 0 {
+            if let slot = entries.find(change.fingerprint) {
+                // The wallet had another number (freed since, in a journal cut short).
+                let other = Int(entries.value(at: slot).number & ~Entry.known)
+                if other != n { fingerprints[other] = 0 }
+                entries.remove(at: slot)
+            }
+            entries.insert(change.fingerprint, Entry(number: change.number, lastSeen: 0))
+        }
+    }
+
+    /// Sets the string of wallet number `n` (from a token's last trade in a checkpoint; a
+    /// compaction's loader has strings for such numbers only).
+    mutating func setWho(_ n: UInt32, _ who: String) {
+        let i = Int(n)
+        if i >= whos.count { whos += [String](repeating: "", count: i + 1 - whos.count) }
+        whos[i] = who
+        guard i < fingerprints.count, fingerprints[i] != 0, let slot = entries.find(fingerprints[i]) else { return }
+        var e = entries.value(at: slot)
+        e.number |= Entry.known
+        entries.setValue(e, at: slot)
+    }
+
+    /// Whether number `n` is given to a wallet.
+    func isAssigned(_ n: UInt32) -> Bool { Int(n) < fingerprints.count && fingerprints[Int(n)] != 0 }
+
+    /// After a load: the free numbers, and each wallet's newest bucket (`newest[n]`, where
+    /// `seen[n]`).
+    mutating func finishLoad(newest: [UInt32], seen: [Bool]) {
+        free = fingerprints.indices.reversed().filter { fingerprints[$0] == 0 }.map { UInt32($0) }
+        for n in seen.indices where seen[n] && isAssigned(UInt32(n)) {
+            guard let slot = entries.find(fingerprints[n]) else { continue }
+            var e = entries.value(at: slot)
+            e.lastSeen = newest[n]
+            entries.setValue(e, at: slot)
+        }
+    }
+
+    /// Writes every number's fingerprint (0 for free ones).
+    func write(into w: inout BinaryWriter) {
+        w.u32(UInt32(fingerprints.count))
+        for fp in fingerprints { w.u64(fp) }
+    }
+
+    /// Reads what ``write(into:)`` wrote, replacing everything.
+    mutating func read(_ r: inout BinaryReader) throws(SnapshotError) {
+        let n = Int(try r.u32())
+        guard n <= r.remaining / 8 else { throw .corrupt("wallet count \(n)") }
+        self = WalletDirectory()
+        fingerprints.reserveCapacity(n)
+        whos = [String](repeating: "", count: n)
+        for i in 0..<n {
+            let fp = try r.u64()
+            fingerprints.append(fp)
+            if fp != 0 {
+                guard entries.find(fp) == nil else { throw .corrupt("a wallet numbered twice") }
+                entries.insert(fp, Entry(number: UInt32(i), lastSeen: 0))
+            }
         }
     }
 }

@@ -89,6 +89,14 @@ struct WalletTable: Sendable {
         }
     }
 
+    init() {}
+
+    /// A table with these slots, `count` of them used (a checkpoint's, checked).
+    init(slots: [Entry], count: Int) {
+        self.slots = slots
+        self.count = count
+    }
+
     /// An empty table for `count` entries (two-thirds full with them).
     static func reserved(_ count: Int) -> WalletTable {
         var t = WalletTable()

@@ -102,18 +102,23 @@ public struct DirectoryCheckpointStore: CheckpointStore {
             size = Int(st.st_size)
         }
         let start = range?.lowerBound ?? 0
-        var out = [UInt8](repeating: 0, count: size)
-        var done = 0
-        while done < size {
-            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, size - done, off_t(start + done)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io("read \(path): \(lastError())")
+        var failure: CheckpointError?
+        // Read straight into the array's storage (no zero-filling first).
+        let out = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var done = 0
+            while done < size {
+                let n = pread(fd, buffer.baseAddress! + done, size - done, off_t(start + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = .io("read \(path): \(lastError())")
+                    break
+                }
+                if n == 0 { break }
+                done += n
             }
-            if n == 0 { break }
-            done += n
+            initialized = done
         }
-        if done < size { out.removeLast(size - done) }
+        if let failure { throw failure }
         return out
     }
 

@@ -87,6 +87,7 @@ public struct PartitionCheckpointer: Sendable {
         do {
             if m.generation > 0 {
                 try loader.applyScalars(m.baseScalars)
+                try loader.applyWalletNumbers(try read(m.baseWallets, nil))
                 for piece in m.basePieces { try loader.applyBasePiece(try read(piece, nil)) }
             }
             for d in m.deltas { try loader.applyDelta(try read(d.blob, nil)) }
@@ -169,7 +170,13 @@ public struct PartitionCheckpointer: Sendable {
             var count = CheckpointCompaction.pieceCount(forBytes: old.baseBytes + old.deltaBytes)
             if old.generation > 0 { count = min(count, max(1, old.basePieces.count * 2)) }
             let generation = old.generation + 1
-            var bytes = 0
+            let wallets = try CheckpointCompaction.walletNumbers(
+                generation: generation, configuration: configuration,
+                old: old.generation > 0 ? try read(old.baseWallets, nil) : nil, deltas: tables)
+            let walletsName = "\(prefix)w\(generation)"
+            try store.writeBlob(walletsName, wallets, topic: topic, partition: partition)
+            written.append(walletsName)
+            var bytes = wallets.count
             for k in 0..<count {
                 if shouldStop() {
                     try? store.deleteBlobs(written, topic: topic, partition: partition)
@@ -185,7 +192,8 @@ public struct PartitionCheckpointer: Sendable {
             }
             var next = old
             next.generation = generation
-            next.basePieces = written
+            next.basePieces = Array(written.dropFirst())
+            next.baseWallets = walletsName
             next.baseScalars = scalars
             next.baseBytes = bytes
             next.deltas = []

@@ -7,6 +7,7 @@ import SwapStatsCore
 struct CheckpointChain {
     var baseScalars: [UInt8]?
     var basePieces: [[UInt8]] = []
+    var baseWallets: [UInt8] = []
     var deltas: [[UInt8]] = []
     var generation: UInt64 = 0
     var sequence: UInt64 = 0
@@ -27,6 +28,8 @@ struct CheckpointChain {
         let ds = zip(deltas, tables).map { blob, table in CheckpointCompaction.Delta(table: table) { Array(blob[$0]) } }
         generation += 1
         let g = generation
+        baseWallets = try CheckpointCompaction.walletNumbers(
+            generation: g, configuration: configuration, old: baseScalars == nil ? nil : baseWallets, deltas: ds)
         basePieces = try (0..<count).map { k in
             try CheckpointCompaction.piece(
                 k, of: count, generation: g, configuration: configuration, scalars: scalars, old: old, deltas: ds)
@@ -42,6 +45,7 @@ struct CheckpointChain {
         var loader = CheckpointLoader(configuration: configuration, slidingThreshold: slidingThreshold)
         if let baseScalars {
             try loader.applyScalars(baseScalars)
+            try loader.applyWalletNumbers(baseWallets)
             for p in basePieces { try loader.applyBasePiece(p) }
         }
         for d in deltas { try loader.applyDelta(d) }

@@ -235,3 +235,26 @@ func dayBench() {
     }
     withExtendedLifetime(engine) {}
 }
+
+/// Restores (and with `compact`, first compacts) the day load's checkpoint in `directory`
+/// (partition 0 of `swaps`, default settings, event clock), timing each step.
+func checkpointBench(directory: String, compact: Bool) {
+    let configuration = try! EngineConfiguration(clock: .event)
+    let store = try! DirectoryCheckpointStore(directory: directory)
+    let t0 = now()
+    var (checkpointer, engine) = try! PartitionCheckpointer.restore(
+        store: store, topic: "swaps", partition: 0, configuration: configuration)
+    let m = checkpointer.manifest
+    report("restore (base + deltas)", now() - t0, "s")
+    report("  base bytes / pieces", Double(m.baseBytes), "/ \(m.basePieces.count)")
+    report("  deltas / their bytes", Double(m.deltas.count), "/ \(m.deltaBytes)")
+    report("  peak RSS", Double(peakRSS()) / 1_048_576, "MiB")
+    if compact {
+        engine = nil
+        let c0 = now()
+        let bytes = try! checkpointer.compact()
+        report("compaction", now() - c0, "s")
+        report("  new base bytes / pieces", Double(bytes ?? 0), "/ \(checkpointer.manifest.basePieces.count)")
+    }
+    withExtendedLifetime(engine) {}
+}

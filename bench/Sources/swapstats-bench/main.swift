@@ -197,6 +197,8 @@ func decodeBench() {
 switch which {
 case "engine": engineBench()
 case "day": dayBench()
+case "checkpoint-restore": checkpointBench(directory: String(args.dropFirst().first!), compact: false)
+case "checkpoint-compact": checkpointBench(directory: String(args.dropFirst().first!), compact: true)
 case "engine-hot": engineBench(tokens: 1_000, wallets: 5_000)
 case "memory": memoryBench()
 case "query": queryBench()
