@@ -1,4 +1,4 @@
-/// One bucket of one token in 40 bytes: its index, and either its only trade (a *lone*
+/// One bucket of one token in 36 bytes: its index, and either its only trade (a *lone*
 /// bucket, the common case in the long tail) or a link to a ``MultiBucket`` record.
 ///
 /// Distinct wallets are counted by *last appearance*: each wallet of a token counts in the
@@ -8,25 +8,68 @@
 struct BucketSlot: Sendable {
     /// Low 32 bits of the bucket index (``TokenState`` widens it against its newest bucket).
     var index: UInt32
+    /// The flags below in the low five bits, the open time above them.
     var bits: UInt32
-    /// Milliseconds from the bucket's start to the open trade (a lone bucket: its trade).
-    var openTs: UInt32
     /// The open trade's id in the token's ``IdArena``.
     var openId: UInt32
+    // Three 64-bit values as 32-bit halves, so the slot needs 4-byte alignment only (36
+    // bytes, not 40).
+    private var a0: UInt32
+    private var a1: UInt32
+    private var b0: UInt32
+    private var b1: UInt32
+    private var c0: UInt32
+    private var c1: UInt32
+
+    init(index: UInt32, bits: UInt32, openTs: UInt32, openId: UInt32, a: UInt64, b: Double, c: Double) {
+        self.index = index
+        self.bits = bits & Self.flags | openTs << 5
+        self.openId = openId
+        (a0, a1) = (UInt32(truncatingIfNeeded: a), UInt32(truncatingIfNeeded: a >> 32))
+        let bb = b.bitPattern
+        (b0, b1) = (UInt32(truncatingIfNeeded: bb), UInt32(truncatingIfNeeded: bb >> 32))
+        let cc = c.bitPattern
+        (c0, c1) = (UInt32(truncatingIfNeeded: cc), UInt32(truncatingIfNeeded: cc >> 32))
+    }
+
     /// Lone: the trade's USD bits. Multi: the ``MultiBucket`` record's position.
-    var a: UInt64
+    var a: UInt64 {
+        @inline(__always) get { UInt64(a1) << 32 | UInt64(a0) }
+        @inline(__always) set {
+            (a0, a1) = (UInt32(truncatingIfNeeded: newValue), UInt32(truncatingIfNeeded: newValue >> 32))
+        }
+    }
     /// Lone: the trade's amount. Multi: buy USD.
-    var b: Double
+    var b: Double {
+        @inline(__always) get { Double(bitPattern: UInt64(b1) << 32 | UInt64(b0)) }
+        @inline(__always) set {
+            let v = newValue.bitPattern
+            (b0, b1) = (UInt32(truncatingIfNeeded: v), UInt32(truncatingIfNeeded: v >> 32))
+        }
+    }
     /// Lone: the trade's price. Multi: sell USD.
-    var c: Double
+    var c: Double {
+        @inline(__always) get { Double(bitPattern: UInt64(c1) << 32 | UInt64(c0)) }
+        @inline(__always) set {
+            let v = newValue.bitPattern
+            (c0, c1) = (UInt32(truncatingIfNeeded: v), UInt32(truncatingIfNeeded: v >> 32))
+        }
+    }
 
     static let multi: UInt32 = 1
     static let sell: UInt32 = 1 << 1
     static let walletLast: UInt32 = 1 << 2
     static let buyerLast: UInt32 = 1 << 3
     static let sellerLast: UInt32 = 1 << 4
-    /// Its trades changed since the last checkpoint delta was taken.
-    static let dirty: UInt32 = 1 << 5
+    static let flags: UInt32 = 0x1F
+    /// Open times fit 27 bits: a bucket step of up to 37 hours.
+    static let maxOpenTs: UInt32 = (1 << 27) - 1
+
+    /// Milliseconds from the bucket's start to the open trade (a lone bucket: its trade).
+    var openTs: UInt32 {
+        @inline(__always) get { bits >> 5 }
+        @inline(__always) set { bits = bits & Self.flags | newValue << 5 }
+    }
 
     static let empty = BucketSlot(index: 0, bits: 0, openTs: 0, openId: IdArena.none, a: 0, b: 0, c: 0)
 

@@ -67,7 +67,7 @@ public struct CheckpointLoader: Sendable {
         guard segments <= DedupTable.segmentCount else { throw .corrupt("segment count") }
         for _ in 0..<segments {
             // A segment holds the ids whose low bits are its number, so it is kept whole.
-            try engine.dedup.readSegment(&p, keep: keep)
+            try engine.dedup.readSegment(&p, reference: reference, keep: keep)
         }
         try applyTokens(&p)
     }
@@ -125,10 +125,13 @@ public struct CheckpointLoader: Sendable {
             let id = try r.u64()
             let stamp = try r.u32()
             guard id != 0 else { throw .corrupt("zero fingerprint") }
-            if keep(id) { engine.dedup.restore(id, stamp: stamp) }
+            if keep(id) { engine.dedup.restore(id, bucket: TokenState.widen(stamp, against: reference)) }
         }
         try applyTokens(&r)
     }
+
+    /// The bucket stored bucket numbers are widened against: the clock's.
+    private var reference: Int64 { engine.clock == .min ? 0 : engine.clockBucket }
 
     /// Token entries (see ``CheckpointFormat``).
     private mutating func applyTokens(_ r: inout BinaryReader) throws(SnapshotError) {

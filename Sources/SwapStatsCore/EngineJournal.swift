@@ -7,7 +7,7 @@ struct EngineJournal: Sendable {
     var wallets: [WalletChange] = []
     /// Token slots whose header or buckets changed, each once.
     var tokens: [Int32] = []
-    /// Buckets whose trades changed (a bucket is listed once: its slot bit says so).
+    /// Buckets whose trades changed (repeats are dropped when a delta is taken).
     var buckets: [BucketChange] = []
     /// Slots freed since the last delta; reused only after it, so a journal's slot numbers
     /// always name the token they were recorded for.
@@ -79,9 +79,11 @@ extension PartitionEngine {
             slotFlags[s].dirty = true
             journal!.tokens.append(slot)
         }
-        if let p, tokens[s].ring[p].bits & BucketSlot.dirty == 0 {
-            tokens[s].ring[p].bits |= BucketSlot.dirty
-            journal!.buckets.append(BucketChange(slot: slot, index: tokens[s].ring[p].index))
+        if let p {
+            let index = tokens[s].ring[p].index
+            if journal!.buckets.last.map({ $0.slot != slot || $0.index != index }) ?? true {
+                journal!.buckets.append(BucketChange(slot: slot, index: index))
+            }
         }
         if let wallet { journal!.wallets.append(wallet) }
     }
@@ -100,7 +102,7 @@ extension PartitionEngine {
         var w = BinaryWriter(capacity: j.tokens.count * 256)
         var changes: [TokenChange] = []
         changes.reserveCapacity(j.tokens.count)
-        j.buckets.sort { $0.slot < $1.slot }
+        j.buckets.sort { $0.slot != $1.slot ? $0.slot < $1.slot : $0.index < $1.index }
         for slot in j.tokens {
             let s = Int(slot)
             slotFlags[s].dirty = false
@@ -110,7 +112,6 @@ extension PartitionEngine {
             let start = w.bytes.count
             let who = lastWho(s)
             if whole {
-                for p in 0..<tokens[s].ring.count { tokens[s].ring[p].bits &= ~BucketSlot.dirty }
                 tokens[s].writeWhole(into: &w, who: who)
                 changes.append(
                     TokenChange(
@@ -128,10 +129,12 @@ extension PartitionEngine {
                 let p = tokens[s].position(of: index)
                 if p < tokens[s].ring.count && tokens[s].bucketIndex(p) == index {
                     tokens[s].writeBucket(p, into: &w)
-                    tokens[s].ring[p].bits &= ~BucketSlot.dirty
                     written += 1
                 }
                 i += 1
+                while i < j.buckets.count && j.buckets[i].slot == slot && j.buckets[i].index == j.buckets[i - 1].index {
+                    i += 1
+                }
             }
             w.patch(u32: written, at: countAt)
             changes.append(

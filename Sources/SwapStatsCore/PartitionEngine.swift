@@ -47,7 +47,7 @@ public struct PartitionEngine: Sendable {
     public internal(set) var clock: Int64 = .min
     /// The Kafka offset of the next message this state has not seen (set by the caller).
     public var nextOffset: Int64 = 0
-    var dedup = DedupTable()
+    var dedup: DedupTable
     var buffer: ReorderBuffer
     var walletNumbers = WalletDirectory()
     var tokenIndex = FingerprintTable<Int32>(placeholder: -1)
@@ -90,6 +90,7 @@ public struct PartitionEngine: Sendable {
             spans: configuration.windows.map { $0.millis / configuration.bucketStep }, step: configuration.bucketStep,
             threshold: slidingThreshold)
         ttlBuckets = configuration.dedupTTL / configuration.bucketStep
+        dedup = DedupTable(ttl: configuration.dedupTTL / configuration.bucketStep)
         buffer = ReorderBuffer(lateness: configuration.allowedLateness)
     }
 
@@ -184,12 +185,13 @@ public struct PartitionEngine: Sendable {
             if clock != .min && !tokens[Int(slot)].isLive(at: clockBucket, context) {
                 // Every trade of the token left the largest window (it awaits the sweep): it
                 // starts afresh, as it would after a restore.
-                tokens[Int(slot)] = TokenState(name: tokenNames[Int(slot)], bucket: x)
+                tokens[Int(slot)] = TokenState(
+                    name: tokenNames[Int(slot)], bucket: x, narrowWallets: context.narrowWallets)
                 slotFlags[Int(slot)].fresh = true
             }
             applied = tokens[Int(slot)].apply(e, bucket: x, wallet: wallet, inOrder: inOrder, context)
         } else {
-            var token = TokenState(name: e.token, bucket: x)
+            var token = TokenState(name: e.token, bucket: x, narrowWallets: context.narrowWallets)
             applied = token.apply(e, bucket: x, wallet: wallet, inOrder: inOrder, context)
             slot = place(token)
             tokenIndex.insert(e.tokenHash, slot)

@@ -125,7 +125,7 @@ extension TokenState {
         let index = allocateRecord(r)
         let usd = s.usd
         let buy = s.side == .buy
-        ring[p].bits = (s.bits & BucketSlot.dirty) | BucketSlot.multi
+        ring[p].bits = BucketSlot.multi | s.openTs << 5
         ring[p].a = UInt64(index)
         ring[p].b = buy ? usd : 0
         ring[p].c = buy ? 0 : usd

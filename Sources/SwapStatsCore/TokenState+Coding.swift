@@ -1,7 +1,7 @@
 /// A token in checkpoints, in two forms:
 ///
 /// - **Whole** (bases, and tokens new since the last delta): the header, then the token's
-///   arrays as fixed-size records: bucket slots (40 bytes: `u32` index low bits, `u32`
+///   arrays as fixed-size records: bucket slots (36 bytes: `u32` index low bits, `u32`
 ///   bits, `u32` open time, `u32` open id, `u64`, `f64`, `f64`), busy-bucket records (88
 ///   bytes: seven `u32` — trades, buys, wallets/buyers/sellers counted last here, close
 ///   time, close id — a pad `u32`, seven `f64` — amount, price mean, M2, high, low, open,
@@ -19,9 +19,6 @@
 extension TokenState {
     /// Slot bits an update keeps (counters are derived on load).
     static let storedBits = BucketSlot.multi | BucketSlot.sell
-    /// Slot bits a whole token keeps.
-    static let wholeBits =
-        BucketSlot.multi | BucketSlot.sell | BucketSlot.walletLast | BucketSlot.buyerLast | BucketSlot.sellerLast
 
     // MARK: Header
 
@@ -57,7 +54,7 @@ extension TokenState {
         guard wallet < WalletTable.Entry.wallet - 1, !who.isEmpty, let side = Side(rawValue: try r.u8()) else {
             throw .corrupt("last trade")
         }
-        var t = TokenState(name: name, bucket: position)
+        var t = TokenState(name: name, bucket: position, narrowWallets: c.narrowWallets)
         t.lastWallet = wallet
         t.lastUSD = usd
         t.lastSide = side
@@ -102,7 +99,6 @@ extension TokenState {
         var liveRecords: [MultiBucket] = []
         var arena = IdArena.reserved(ids.count - ids.garbage)
         for i in slots.indices {
-            slots[i].bits &= Self.wholeBits
             slots[i].openId = ids.copy(slots[i].openId, into: &arena)
             if slots[i].isMulti {
                 var r = records[slots[i].record]
@@ -131,9 +127,9 @@ extension TokenState {
     static func readWhole(_ r: inout BinaryReader, _ c: TokenContext) throws(SnapshotError) -> (TokenState, String) {
         var (t, who) = try readHeader(&r, c)
         let slotCount = Int(try r.u32())
-        guard slotCount >= 1, slotCount <= r.remaining / 40 else { throw .corrupt("bucket count") }
+        guard slotCount >= 1, slotCount <= r.remaining / 36 else { throw .corrupt("bucket count") }
         var slots = [BucketSlot](repeating: .empty, count: slotCount)
-        let slotBytes = try r.bytes(slotCount * 40)
+        let slotBytes = try r.bytes(slotCount * 36)
         slots.withUnsafeMutableBytes { $0.copyMemory(from: slotBytes) }
         let recordCount = Int(try r.u32())
         guard recordCount <= slotCount, recordCount <= r.remaining / 88 else { throw .corrupt("record count") }
@@ -157,8 +153,8 @@ extension TokenState {
         var used = [Bool](repeating: false, count: recordCount)
         for s in slots {
             let index = t.widen(s.index)
-            guard index > last, index <= t.position, index > t.position - c.largestSpan, s.bits & ~wholeBits == 0,
-                Int64(s.openTs) < c.step, starts.contains(s.openId)
+            guard index > last, index <= t.position, index > t.position - c.largestSpan, Int64(s.openTs) < c.step,
+                starts.contains(s.openId)
             else { throw .corrupt("bucket") }
             last = index
             if s.isMulti {
@@ -174,8 +170,8 @@ extension TokenState {
         guard last == t.position, used.allSatisfy({ $0 }) else { throw .corrupt("token without its newest bucket") }
         var n = 0
         for e in table where e.key != 0 {
-            let flags = e.key & (WalletTable.Entry.hasBuy | WalletTable.Entry.hasSell)
-            guard flags != 0, e.key & WalletTable.Entry.wallet != 0,
+            // (An entry with no side left: its trades are all behind the window.)
+            guard e.key & WalletTable.Entry.wallet != 0,
                 Self.lastAny(e, newest: t.position) <= t.position
             else { throw .corrupt("wallet entry") }
             n += 1
@@ -184,7 +180,7 @@ extension TokenState {
         t.ring = BucketRing(slots: slots)
         t.records = records
         t.ids = ids
-        t.wallets = WalletTable(slots: table, count: walletCount)
+        t.wallets = WalletTable(slots: table, count: walletCount, narrow: c.narrowWallets)
         return (t, who)
     }
 

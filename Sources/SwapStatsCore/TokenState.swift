@@ -7,6 +7,9 @@ struct TokenContext: Sendable {
     let threshold: Int
 
     var largestSpan: Int64 { spans[spans.count - 1] }
+
+    /// Whether wallet tables keep 16-bit buckets (the largest window spans few enough).
+    var narrowWallets: Bool { largestSpan <= 32_000 }
 }
 
 /// One token's sliding windows: its buckets inside the largest window behind its newest
@@ -46,9 +49,10 @@ struct TokenState: Sendable {
     var lows = ExtremeStack(isMax: false)
 
     /// A token named `name` with no bucket yet (its first trade comes through ``apply``).
-    init(name: String, bucket x: Int64) {
+    init(name: String, bucket x: Int64, narrowWallets: Bool = false) {
         self.name = name
         position = x
+        wallets = WalletTable(narrow: narrowWallets)
     }
 
     /// Whether running bodies are kept (see the type's documentation).
