@@ -10,11 +10,19 @@
 ///
 /// `<txhash>:<logIndex>` ids (`0x` and 64 hex digits) take 39 bytes instead of 72.
 /// Released ids become garbage until the owner compacts (``TokenState/compactIds()``).
+///
+/// The close id of the newest bucket changes with every trade in order, so it lives
+/// apart, in one slot rewritten in place (handle ``last``), and joins the arena only when
+/// a newer bucket opens (``appendLast()``): trades in order leave no garbage behind.
 struct IdArena: Sendable {
     /// The handle of no id.
     static let none: UInt32 = .max
+    /// The handle of the id in the side slot (the newest bucket's close).
+    static let last: UInt32 = .max - 1
 
     private(set) var bytes: [UInt8] = []
+    /// The side slot: the id at handle ``last``, encoded.
+    private(set) var lastBytes: [UInt8] = []
     /// Bytes of released ids still in `bytes`.
     private(set) var garbage = 0
 
@@ -22,7 +30,7 @@ struct IdArena: Sendable {
     var count: Int { bytes.count }
 
     /// Heap bytes allocated.
-    var capacityBytes: Int { bytes.capacity }
+    var capacityBytes: Int { bytes.capacity + lastBytes.capacity }
 
     /// Whether enough is garbage that the owner should compact before appending.
     var wantsCompaction: Bool { garbage > 4_096 && garbage * 4 > bytes.count }
@@ -42,6 +50,26 @@ struct IdArena: Sendable {
             reserve(size)
             bytes.append(contentsOf: UnsafeRawBufferPointer(start: scratch.baseAddress!, count: size))
         }
+        return handle
+    }
+
+    /// Puts `id` in the side slot (handle ``last``), replacing what it held.
+    mutating func setLast(_ id: String) {
+        var id = id
+        id.withUTF8 { utf8 in
+            withUnsafeTemporaryAllocation(byteCount: 264, alignment: 8) { scratch in
+                let size = Self.encode(UnsafeRawBufferPointer(utf8), into: scratch.baseAddress!)
+                lastBytes.removeAll(keepingCapacity: true)
+                lastBytes.append(contentsOf: UnsafeRawBufferPointer(start: scratch.baseAddress!, count: size))
+            }
+        }
+    }
+
+    /// Appends the side slot's id to the arena and returns its handle there.
+    mutating func appendLast() -> UInt32 {
+        let handle = UInt32(truncatingIfNeeded: bytes.count)
+        reserve(lastBytes.count)
+        bytes.append(contentsOf: lastBytes)
         return handle
     }
 
@@ -82,15 +110,21 @@ struct IdArena: Sendable {
         return n &+ 2
     }
 
-    /// Marks the id at `handle` as garbage (no-op for ``none``).
+    /// Marks the id at `handle` as garbage (no-op for ``none`` and ``last``).
     mutating func release(_ handle: UInt32) {
-        guard handle != Self.none else { return }
+        guard handle < Self.last else { return }
         garbage += encodedSize(at: handle)
+    }
+
+    /// The bytes holding the id at `handle` and where it starts in them.
+    @inline(__always)
+    private func locate(_ handle: UInt32) -> (bytes: [UInt8], start: Int) {
+        handle == Self.last ? (lastBytes, 0) : (bytes, Int(handle))
     }
 
     /// Bytes the id at `handle` takes in the arena.
     func encodedSize(at handle: UInt32) -> Int {
-        let h = Int(handle)
+        let (bytes, h) = locate(handle)
         if bytes[h] == 0 { return 2 + Int(bytes[h + 1]) + 1 }
         let packed = Int(bytes[h + 1])
         return 2 + packed + 1 + Int(bytes[h + 2 + packed])
@@ -98,7 +132,7 @@ struct IdArena: Sendable {
 
     /// The id at `handle`, decoded to its UTF-8 bytes.
     func id(at handle: UInt32) -> [UInt8] {
-        let h = Int(handle)
+        let (bytes, h) = locate(handle)
         if bytes[h] == 0 { return Array(bytes[(h + 2)..<(h + 3 + Int(bytes[h + 1]))]) }
         let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
         let packed = Int(bytes[h + 1])
@@ -126,16 +160,22 @@ struct IdArena: Sendable {
         }
     }
 
-    /// Copies the id at `handle` into `target` and returns its handle there.
+    /// Copies the id at `handle` into `target`'s arena (the side slot's too) and returns
+    /// its handle there.
     func copy(_ handle: UInt32, into target: inout IdArena) -> UInt32 {
         let size = encodedSize(at: handle)
+        let (bytes, start) = locate(handle)
         let h = UInt32(target.bytes.count)
-        target.bytes.append(contentsOf: bytes[Int(handle)..<(Int(handle) + size)])
+        target.bytes.append(contentsOf: bytes[start..<(start + size)])
         return h
     }
 
+    /// Moves the side slot's id to `target`'s side slot.
+    func copyLast(into target: inout IdArena) { target.lastBytes = lastBytes }
+
     /// Appends a second copy of the id at `handle` and returns the copy's handle.
     mutating func duplicate(_ handle: UInt32) -> UInt32 {
+        if handle == Self.last { return appendLast() }
         let size = encodedSize(at: handle)
         reserve(size)
         let h = UInt32(bytes.count)
@@ -145,7 +185,7 @@ struct IdArena: Sendable {
 
     /// Writes the id at `handle` in its encoded form (as ``readEncoded(_:)`` reads it).
     func writeEncoded(_ handle: UInt32, into w: inout BinaryWriter) {
-        let h = Int(handle)
+        let (bytes, h) = locate(handle)
         w.raw(bytes[h..<(h + encodedSize(at: handle))])
     }
 

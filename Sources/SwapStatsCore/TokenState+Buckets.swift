@@ -51,12 +51,12 @@ extension TokenState {
         _ e: SwapEvent, at p: Int, bucket x: Int64, sliding: Bool, isLast: Bool, _ c: TokenContext
     ) {
         let t = sliding ? totals(p) : BucketTotals()
-        if !ring[p].isMulti { promote(p) }
+        if !ring[p].isMulti { promote(p, closedNext: isLast) }
         let offset = UInt32(truncatingIfNeeded: e.ts &- x &* c.step)
         let r = ring[p].record
         if isLast {
             // After every trade of the bucket (always so in order): the new close.
-            replaceClose(of: r, with: e, offset: offset)
+            replaceClose(of: r, with: e, offset: offset, isLast: true)
         } else {
             // A late trade: it may open the bucket, or close it, or neither.
             if offset < ring[p].openTs || (offset == ring[p].openTs && ids.compare(ring[p].openId, with: e.id) > 0) {
@@ -68,7 +68,7 @@ extension TokenState {
             } else if offset > records[r].closeTs
                 || (offset == records[r].closeTs && ids.compare(records[r].closeId, with: e.id) < 0)
             {
-                replaceClose(of: r, with: e, offset: offset)
+                replaceClose(of: r, with: e, offset: offset, isLast: false)
             }
         }
         records[r].txns &+= 1
@@ -94,17 +94,35 @@ extension TokenState {
         }
     }
 
+    /// Makes `e` the close of record `r`. The token's last trade (the newest bucket's
+    /// close) keeps its id in the arena's side slot.
     @inline(__always)
-    private mutating func replaceClose(of r: Int, with e: SwapEvent, offset: UInt32) {
-        let id = appendId(e.id)
-        ids.release(records[r].closeId)
-        records[r].closeId = id
+    private mutating func replaceClose(of r: Int, with e: SwapEvent, offset: UInt32, isLast: Bool) {
+        if isLast {
+            ids.release(records[r].closeId)
+            ids.setLast(e.id)
+            records[r].closeId = IdArena.last
+        } else {
+            let id = appendId(e.id)
+            ids.release(records[r].closeId)
+            records[r].closeId = id
+        }
         records[r].closeTs = offset
         records[r].closePrice = e.price
     }
 
-    /// Turns the lone bucket at `p` into a multi one (with a record) holding its trade.
-    private mutating func promote(_ p: Int) {
+    /// Moves the newest bucket's close id from the arena's side slot into the arena, before
+    /// a newer bucket opens.
+    mutating func settleLastId() {
+        let n = ring.count - 1
+        guard n >= 0, ring[n].isMulti, records[ring[n].record].closeId == IdArena.last else { return }
+        if ids.wantsCompaction { compactIds() }
+        records[ring[n].record].closeId = ids.appendLast()
+    }
+
+    /// Turns the lone bucket at `p` into a multi one (with a record) holding its trade;
+    /// `closedNext` when a new close follows at once (so the id is not copied).
+    private mutating func promote(_ p: Int, closedNext: Bool) {
         let s = ring[p]
         var r = MultiBucket.vacant
         r.txns = 1
@@ -121,7 +139,7 @@ extension TokenState {
         r.openPrice = s.price
         r.closePrice = s.price
         // Open and close are the same trade: each keeps its own copy of the id.
-        r.closeId = ids.duplicate(s.openId)
+        r.closeId = closedNext ? IdArena.none : ids.duplicate(s.openId)
         let index = allocateRecord(r)
         let usd = s.usd
         let buy = s.side == .buy
@@ -168,11 +186,12 @@ extension TokenState {
             ring[p].openId = ids.copy(ring[p].openId, into: &fresh)
             if ring[p].isMulti {
                 let r = ring[p].record
-                if records[r].closeId != IdArena.none {
+                if records[r].closeId < IdArena.last {
                     records[r].closeId = ids.copy(records[r].closeId, into: &fresh)
                 }
             }
         }
+        ids.copyLast(into: &fresh)
         ids = fresh
     }
 }

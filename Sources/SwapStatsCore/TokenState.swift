@@ -88,7 +88,10 @@ struct TokenState: Sendable {
         _ e: SwapEvent, bucket x: Int64, wallet: UInt32, inOrder: Bool, _ c: TokenContext
     ) -> Applied {
         let isLast = inOrder || ring.count == 0 || x > position || (x == position && isAfterLast(e, c))
-        if x > position || ring.count == 0 { advance(to: x, c) }
+        if x > position || ring.count == 0 {
+            settleLastId()
+            advance(to: x, c)
+        }
         let sliding = isSliding
         let isCurrent = x == position
         var p = ring.count - 1

@@ -44,6 +44,35 @@ import Testing
         }
     }
 
+    @Test func theSideSlotIsRewrittenInPlaceAndJoinsTheArenaWhenAsked() {
+        var rng = SplitMix64(seed: 12)
+        var arena = IdArena()
+        let kept = arena.append("0xkept")
+        var ids: [String] = []
+        for _ in 0..<200 {
+            let id = Self.randomID(&rng)
+            ids.append(id)
+            arena.setLast(id)
+            #expect(arena.string(at: IdArena.last) == id)
+            let other = Self.randomID(&rng)
+            #expect((arena.compare(IdArena.last, with: other) < 0) == IdOrder.precedes(id, other))
+        }
+        // Rewriting the side slot two hundred times left the arena as it was.
+        #expect(arena.count == arena.encodedSize(at: kept) && arena.garbage == 0)
+        arena.release(IdArena.last)
+        #expect(arena.garbage == 0)
+        let settled = arena.appendLast()
+        #expect(arena.string(at: settled) == ids.last! && arena.string(at: kept) == "0xkept")
+        // Copies (a checkpoint's arena) and encoded writes take the side slot's id as any other.
+        var target = IdArena()
+        let copied = arena.copy(IdArena.last, into: &target)
+        #expect(target.string(at: copied) == ids.last!)
+        var w = BinaryWriter()
+        arena.writeEncoded(IdArena.last, into: &w)
+        let read = try? w.bytes.reading { (r: inout BinaryReader) throws(SnapshotError) in try target.readEncoded(&r) }
+        #expect(read.map { target.string(at: $0) } == ids.last!)
+    }
+
     @Test func transactionHashIdsArePackedToAboutHalf() {
         var arena = IdArena()
         let id = "0x" + String(repeating: "0123456789abcdef", count: 4) + ":17"
