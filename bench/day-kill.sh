@@ -63,12 +63,18 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz
 ready=$(date +%s.%N)
 echo "ready after $(echo "$ready - $start" | bc) s (process start to /readyz 200)"
 grep "restored from checkpoint" "$work/serve.log" | sed 's/^.*partition restored/partition restored/'
-sleep 1  # the board gets each token's body at adoption; give the shard a moment to publish
+# The board gets each token's body when the shard adopts the partition and publishes it:
+# ask each token until its body matches (at most 10 s in all).
 same=0
 total=0
+deadline=$(($(date +%s) + 10))
 while IFS=$'\t' read -r token body; do
     total=$((total + 1))
-    got=$(curl -s "http://127.0.0.1:$port/tokens/$token/stats")
-    [ "$got" = "$body" ] && same=$((same + 1))
+    while :; do
+        got=$(curl -s "http://127.0.0.1:$port/tokens/$token/stats")
+        if [ "$got" = "$body" ]; then same=$((same + 1)); break; fi
+        [ "$(date +%s)" -lt "$deadline" ] || { echo "differs: $token"; break; }
+        sleep 0.05
+    done
 done <"$work/bodies.txt"
 echo "served bodies equal to the uninterrupted run's: $same of $total"

@@ -369,6 +369,11 @@ public struct PartitionEngine: Sendable {
         public var buckets = 0
         /// Open and close ids of buckets.
         public var ids = 0
+        /// Of ``ids``: released ids not yet compacted away, and room not yet used.
+        public var idsGarbage = 0
+        public var idsUnused = 0
+        /// Of ``buckets``: the multi-trade records (the rest are ring slots).
+        public var records = 0
         /// Per-token wallet tables and the partition's wallet numbers.
         public var wallets = 0
         /// Everything else: token tables, headers, running bodies, the reorder buffer.
@@ -388,6 +393,9 @@ public struct PartitionEngine: Sendable {
             let t = tokens[i]
             m.buckets += t.ring.bytes + t.records.capacity * MemoryLayout<MultiBucket>.stride
             m.ids += t.ids.capacityBytes
+            m.idsGarbage += t.ids.garbage
+            m.idsUnused += t.ids.capacityBytes - t.ids.count
+            m.records += t.records.capacity * MemoryLayout<MultiBucket>.stride
             m.wallets += t.wallets.bytes
             m.other +=
                 t.bytes - t.ring.bytes - t.records.capacity * MemoryLayout<MultiBucket>.stride
