@@ -6,7 +6,7 @@
 # window; its quantiles are printed. Everything started here listens on 127.0.0.1 and is
 # stopped here by pid.
 #
-#   bash bench/ingest-to-send.sh          # RATE=100000 SECONDS_MEASURED=20 CONNECTIONS=100
+#   bash bench/ingest-to-send.sh          # RATE=100000 SECONDS_MEASURED=20 CONNECTIONS=100 PARTITIONS=32
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/packages.sh
@@ -26,12 +26,13 @@ pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    rm -rf "$work"
+    [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
+[ -z "${KEEP:-}" ] || echo "work: $work"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 HTTP_HOST=127.0.0.1 HTTP_PORT=$port HTTP_RATE_LIMIT=0 STATE_DIR="$work/state" STATUS_INTERVAL=0 \
-    EMBEDDED_PARTITIONS=8 LOG_LEVEL=warning .build/release/swapstats serve >"$work/serve.log" 2>&1 &
+    EMBEDDED_PARTITIONS=${PARTITIONS:-32} LOG_LEVEL=warning .build/release/swapstats serve >"$work/serve.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q "^kafka bootstrap=" "$work/serve.log" && break; sleep 0.1; done
 brokers=$(sed -n 's/^kafka bootstrap=//p' "$work/serve.log")
