@@ -144,8 +144,19 @@ public struct ReorderBuffer: Sendable {
         }
     }
 
-    /// Sorts `order` (a few slots of one slice) by their events' `(ts, id)`.
+    /// Sorts `order` (the slots of one slice) by their events' `(ts, id)`. A slice's list is
+    /// newest first: reversed, events that arrived in order are sorted already, which the
+    /// insertion sort of a few slots finds in one pass; a burst (many events within one
+    /// slice, e.g. a replay with equal timestamps) is sorted in O(n log n).
     private mutating func sortOrder() {
+        order.reverse()
+        guard order.count <= 32 else {
+            var slots = order
+            order = []
+            slots.sort { precedes(Int($0), Int($1)) }
+            order = slots
+            return
+        }
         for i in 1..<order.count {
             var j = i
             while j > 0 && precedes(Int(order[j]), Int(order[j - 1])) {
