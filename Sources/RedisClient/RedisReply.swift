@@ -38,3 +38,19 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension RedisReply {
+    /// The code of an error reply: its first word (`WRONGTYPE`, `LOADING`, `ERR`, …).
+    public var errorCode: String? {
+        guard case .error(let message) = self else { return nil }
+        return String(message.prefix { $0 != " " })
+    }
+
+    /// Whether an error reply's command may succeed when sent again later: the server is
+    /// loading its data, busy with a script, failing over or read-only for now. Other errors
+    /// (`WRONGTYPE`, `NOPERM`, `OOM`, `ERR`, …) repeat until someone changes the server.
+    public var isTransientError: Bool {
+        guard let code = errorCode else { return false }
+        return ["LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN", "READONLY"].contains(code)
+    }
+}

@@ -35,7 +35,10 @@ enum MetricHelp {
         "swapstats_ws_stale_replaced_total": "Queued stats messages replaced by a newer one for the same token.",
         "swapstats_redis_publish_seconds": "Time to write one pipelined batch of snapshots to Redis.",
         "swapstats_redis_publish_batch_size": "Token updates per pipelined Redis batch.",
-        "swapstats_redis_publish_errors_total": "Redis snapshot batches that failed, and commands Redis refused.",
+        "swapstats_redis_publish_errors_total":
+            "Failed Redis snapshot writes: kind=connection (a batch not delivered, retried), transient (a token's write refused with LOADING, BUSY, READONLY…, retried with backoff), permanent (refused with WRONGTYPE, OOM, NOPERM…, dropped until the token's next update or refresh).",
+        "swapstats_redis_republish_total":
+            "Times every owned token was written to Redis again because Redis lost data, by reason (new_server, flushed, evicted).",
         "swapstats_redis_dirty_tokens": "Tokens whose newest stats wait to be written to Redis.",
         "swapstats_ingest_to_send_seconds":
             "From a change's consumption from Kafka (or the end of its WS_MIN_INTERVAL wait) to its WebSocket write.",

@@ -39,6 +39,12 @@ public struct ServeSettings: Sendable {
     public var publishInterval: Int64
     /// `REDIS_URL`: where published stats are mirrored (nil: nowhere).
     public var redis: RedisURL?
+    /// `REDIS_SNAPSHOT_TTL`: lifetime of a snapshot in Redis (ms, default 2 minutes): a token
+    /// whose owner is gone for longer disappears from other instances.
+    public var redisSnapshotTTL: Int64 = 120_000
+    /// `REDIS_REFRESH_INTERVAL`: how often every snapshot this instance owns is written
+    /// again with a fresh TTL (ms, default a third of the TTL; shorter than the TTL).
+    public var redisRefreshInterval: Int64 = 40_000
     /// `CHECKPOINT_STORE`: `directory` (`STATE_DIR`, the default) or `redis` (needs `REDIS_URL`).
     public var checkpointsInRedis = false
 
@@ -130,6 +136,13 @@ public struct ServeSettings: Sendable {
                     variable: "REDIS_URL", message: "'\(t)' is not redis://[user:password@]host[:port][/db]")
             }
             redis = url
+        }
+        redisSnapshotTTL = try duration("REDIS_SNAPSHOT_TTL", default: 120_000)
+        redisRefreshInterval = try duration("REDIS_REFRESH_INTERVAL", default: max(1, redisSnapshotTTL / 3))
+        guard redisRefreshInterval < redisSnapshotTTL else {
+            throw ConfigurationError(
+                variable: "REDIS_REFRESH_INTERVAL",
+                message: "\(redisRefreshInterval) ms is not shorter than REDIS_SNAPSHOT_TTL (\(redisSnapshotTTL) ms)")
         }
         switch text("CHECKPOINT_STORE")?.lowercased() {
         case nil, "directory": break

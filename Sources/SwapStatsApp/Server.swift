@@ -65,7 +65,8 @@ public enum Server {
         // With REDIS_URL every update is also mirrored into Redis (contract §5).
         let mirror = settings.redis.map {
             RedisSnapshotPublisher(
-                url: $0, local: board, windows: settings.engine.windows.map(\.name), logger: logger)
+                url: $0, local: board, windows: settings.engine.windows.map(\.name),
+                ttlMillis: settings.redisSnapshotTTL, refreshMillis: settings.redisRefreshInterval, logger: logger)
         }
         let pipeline = try IngestPipeline(
             configuration: settings.pipeline(brokers: brokers), store: store, logger: logger, sink: mirror ?? board)

@@ -20,7 +20,7 @@ enum FieldValue {
         return string
     }
 
-    /// The lowercased token: 1...128 bytes before and after lowercasing.
+    /// The token as ``TokenID/normalized(_:)`` has it (ASCII lowercased in place here).
     static func token(_ p: UnsafeRawPointer, _ slot: ValueSlot, asciiOnly: Bool) throws(InvalidReason) -> String? {
         let length = slot.end - slot.start
         let start = p + slot.start
@@ -48,10 +48,9 @@ enum FieldValue {
                 return String(decoding: UnsafeBufferPointer(start: base, count: length), as: UTF8.self)
             }
         }
-        guard let original = try string(p, slot, maxBytes: 128, else: .badToken) else { return nil }
-        let lowered = original.lowercased()
-        guard (1...128).contains(lowered.utf8.count) else { throw .badToken }
-        return lowered
+        guard let original = try string(p, slot, maxBytes: TokenID.maxBytes, else: .badToken) else { return nil }
+        guard let token = TokenID.normalized(original) else { throw .badToken }
+        return token
     }
 
     /// `"buy"` or `"sell"`.

@@ -54,6 +54,15 @@ public protocol SnapshotSink: Sendable {
     var tradeWatch: TradeWatch { get }
 }
 
+/// A sink that keeps the latest update of every token it holds, so a mirror of it (Redis,
+/// a cache that may lose anything) can write them all again.
+public protocol SnapshotHolding: SnapshotSink {
+    /// The tokens held now.
+    func heldTokens() -> [String]
+    /// The latest update of `token`, or nil when it is no longer held.
+    func heldUpdate(_ token: String) -> StatsUpdate?
+}
+
 /// The tokens with trade-feed subscribers, reference-counted. Shards poll ``generation``
 /// (one atomic load per batch) and read the set only when it moved.
 public final class TradeWatch: Sendable {

@@ -65,9 +65,12 @@ public final class HTTPServer: Sendable {
         return bound.localAddress?.port ?? port
     }
 
-    /// Stops accepting and closes the event loops (open connections are closed).
+    /// Stops accepting, sends every WebSocket client a close frame with 1001 (going away)
+    /// and waits for them (a second at most), then closes the event loops and every other
+    /// connection.
     public func stop() async {
         if let c = channel.withLock({ $0 }) { try? await c.close() }
+        await board?.hub.closeAll()
         try? await group.shutdownGracefully()
     }
 }

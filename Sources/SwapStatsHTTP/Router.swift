@@ -256,11 +256,8 @@ public struct Router: Sendable {
         }
     }
 
-    /// The lowercased token, or nil when it breaks contract §1 (1–128 bytes).
-    private func validToken(_ raw: String) -> String? {
-        let token = raw.utf8.contains(where: { (0x41...0x5A).contains($0) }) ? raw.lowercased() : raw
-        return (1...128).contains(token.utf8.count) ? token : nil
-    }
+    /// The token as stored, or nil when it breaks contract §1 (1–128 bytes).
+    private func validToken(_ raw: String) -> String? { TokenID.normalized(raw) }
 }
 
 private func split(_ uri: String) -> (path: Substring, query: Substring) {

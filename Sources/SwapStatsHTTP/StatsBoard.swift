@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// Tokens are spread over 64 independently locked stripes, so shards publishing and event
 /// loops reading rarely meet on one lock.
-public final class StatsBoard: SnapshotSink {
+public final class StatsBoard: SnapshotHolding {
     public let tradeWatch = TradeWatch()
     /// Fans updates out to WebSocket subscribers.
     public let hub: SubscriptionHub
@@ -89,6 +89,20 @@ public final class StatsBoard: SnapshotSink {
     /// The token's published state, or nil when it has no trade in the largest window.
     public func entry(_ token: String) -> Entry? {
         stripe(token).entries.withLock { $0[token] }
+    }
+
+    public func heldTokens() -> [String] {
+        var tokens: [String] = []
+        for s in stripes { s.entries.withLock { tokens.append(contentsOf: $0.keys) } }
+        return tokens
+    }
+
+    public func heldUpdate(_ token: String) -> StatsUpdate? {
+        entry(token).map {
+            StatsUpdate(
+                token: token, stats: $0.stats, body: Array($0.body.readableBytesView), partition: $0.partition,
+                readyAt: DispatchTime.now().uptimeNanoseconds)
+        }
     }
 
     /// The newest `asOf` published to this board (nil before any).

@@ -20,6 +20,8 @@ final class Subscriber: @unchecked Sendable {
     private var isClosing = false
     /// On a delivery's list of connections to flush (each is flushed once per delivery).
     var awaitingFlush = false
+    /// Completes when the connection is closed.
+    var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
 
     init(channel: any Channel, limit: Int, metrics: WebSocketMetrics) {
         self.channel = channel
@@ -76,7 +78,6 @@ final class Subscriber: @unchecked Sendable {
 
     /// Closes with 1008: the client is too far behind.
     private func closeForLag() {
-        isClosing = true
         queue.removeAll()
         queuedStats.removeAll()
         head = 0
@@ -86,6 +87,8 @@ final class Subscriber: @unchecked Sendable {
 
     /// Sends a close frame, then closes (at once if the peer does not read it within a second).
     func close(code: WebSocketErrorCode, reason: String) {
+        eventLoop.preconditionInEventLoop()
+        guard !isClosing else { return }
         isClosing = true
         var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
         data.write(webSocketErrorCode: code)

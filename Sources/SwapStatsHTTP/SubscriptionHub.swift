@@ -1,6 +1,7 @@
 public import CoreMetrics
 import Dispatch
 import NIOCore
+import NIOWebSocket
 import SwapStatsCore
 import Synchronization
 
@@ -14,6 +15,8 @@ public final class SubscriptionHub: Sendable {
     private struct State {
         var stats: [String: LoopGroups] = [:]
         var trades: [String: LoopGroups] = [:]
+        /// Every open WebSocket connection, subscribed to anything or not.
+        var open: [ObjectIdentifier: Subscriber] = [:]
     }
 
     /// A token's subscribers, by event loop: arrays, cheap to copy out of the lock and to
@@ -56,6 +59,30 @@ public final class SubscriptionHub: Sendable {
     ///   bootstrapped `MetricsSystem`).
     public init(metricsFactory: (any MetricsFactory)? = nil) {
         metrics = WebSocketMetrics(factory: metricsFactory ?? MetricsSystem.factory)
+    }
+
+    func opened(_ s: Subscriber) {
+        state.withLock { $0.open[ObjectIdentifier(s)] = s }
+        metrics.opened()
+    }
+
+    func closed(_ s: Subscriber) {
+        state.withLock { $0.open[ObjectIdentifier(s)] = nil }
+        metrics.closed()
+    }
+
+    /// Sends every open connection a close frame with 1001 (going away) and returns when
+    /// they are all closed (a peer that does not answer is cut after a second).
+    public func closeAll() async {
+        let open = state.withLock { Array($0.open.values) }
+        await withTaskGroup(of: Void.self) { group in
+            for s in open {
+                group.addTask {
+                    s.eventLoop.execute { s.close(code: .goingAway, reason: "server shutting down") }
+                    try? await s.closeFuture.get()
+                }
+            }
+        }
     }
 
     func subscribe(_ s: Subscriber, to token: String, trades: Bool) {

@@ -29,7 +29,7 @@ final class WebSocketSession: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         let s = Subscriber(channel: context.channel, limit: limits.webSocketQueue, metrics: hub.metrics)
         subscriber = s
-        hub.metrics.opened()
+        hub.opened(s)
         if case .token(let token, let withTrades) = target { subscribe([token], trades: withTrades) }
         // Pings keep a quiet client's connection alive, and a dead peer's unanswered pings
         // let the idle timeout close it.
@@ -53,7 +53,7 @@ final class WebSocketSession: ChannelInboundHandler {
             hub.unsubscribe(s, from: t, trades: true)
             board.tradeWatch.remove(t)
         }
-        hub.metrics.closed()
+        hub.closed(s)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -98,11 +98,12 @@ final class WebSocketSession: ChannelInboundHandler {
             reply(.error("expected {\"op\":\"subscribe\"|\"unsubscribe\",\"tokens\":[…],\"trades\":false}"))
             return
         }
-        let tokens = request.tokens.map { $0.lowercased() }
-        guard tokens.allSatisfy({ (1...128).contains($0.utf8.count) }) else {
+        let normalized = request.tokens.map(TokenID.normalized)
+        guard !normalized.contains(nil) else {
             reply(.error("a token id is 1–128 bytes"))
             return
         }
+        let tokens = normalized.map { $0! }
         switch request.op {
         case "subscribe":
             guard stats.union(tokens).count <= limits.webSocketSubscriptions else {

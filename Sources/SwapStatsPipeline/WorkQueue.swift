@@ -11,6 +11,7 @@ public final class WorkQueue<Item>: @unchecked Sendable {
     private var urgent: [Item] = []
     private var head = 0
     private var dataCount = 0
+    private var blocked = 0
 
     public init() {}
 
@@ -24,9 +25,20 @@ public final class WorkQueue<Item>: @unchecked Sendable {
     /// Appends a data item, waiting while `limit` or more are queued.
     public func push(_ item: Item, waitingBelow limit: Int) {
         condition.lock()
-        while dataCount >= limit { condition.wait() }
+        while dataCount >= limit {
+            blocked += 1
+            condition.wait()
+            blocked -= 1
+        }
         append(item, data: true)
         condition.unlock()
+    }
+
+    /// Pushers waiting for room now.
+    var waitingPushers: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return blocked
     }
 
     /// Appends a data item unless `limit` or more are queued.

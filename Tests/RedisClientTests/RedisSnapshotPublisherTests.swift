@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MetricsTestKit
 import RedisClient
 import SwapStatsCore
 import SwapStatsRedis
@@ -7,11 +8,17 @@ import SwapStatsTestSupport
 import Synchronization
 import Testing
 
-/// Counts what reached the local sink behind the publisher.
-private final class LocalSink: SnapshotSink {
+/// Holds what reached it, as the board does: the publisher writes it again when Redis lost it.
+private final class LocalSink: SnapshotHolding {
     let tradeWatch = TradeWatch()
     let received = Mutex<Int>(0)
-    func publish(stats: [StatsUpdate], trades: [TradeUpdate]) { received.withLock { $0 += stats.count } }
+    private let held = Mutex<[String: StatsUpdate]>([:])
+    func publish(stats: [StatsUpdate], trades: [TradeUpdate]) {
+        received.withLock { $0 += stats.count }
+        held.withLock { h in for u in stats { h[u.token] = u.stats == nil ? nil : u } }
+    }
+    func heldTokens() -> [String] { held.withLock { Array($0.keys) } }
+    func heldUpdate(_ token: String) -> StatsUpdate? { held.withLock { $0[token] } }
 }
 
 private let logger = Logger(label: "test")
@@ -84,7 +91,15 @@ struct RedisSnapshotPublisherTests {
             stats: [StatsUpdate(token: first.token, stats: nil, body: [], partition: 0, readyAt: 0, released: true)],
             trades: [])
         #expect(publisher.dirtyTokens == 0)
-        Thread.sleep(forTimeInterval: 0.3)
+        // A barrier: once a later update is written, everything queued before it was too.
+        let later = TokenStats(token: "0xlater", asOf: 0, lastTrade: nil, windows: [])
+        publisher.publish(
+            stats: [StatsUpdate(token: later.token, stats: later, body: bytes("{}"), partition: 0, readyAt: 0)],
+            trades: [])
+        #expect(
+            waitUntil(seconds: 10) {
+                (try? redis.command(["GET", "swapstats:snap:{0xlater}"])) == .string(bytes("{}"))
+            })
         #expect(try redis.command(["GET", "swapstats:snap:{\(first.token)}"]) == .string(StatsJSON.encode(first)))
         // A token that left the largest window is removed from the snapshots and every ranking.
         publisher.publish(
@@ -125,5 +140,112 @@ struct RedisSnapshotPublisherTests {
                 }
             })
         #expect(publisher.dirtyTokens == 0)
+    }
+
+    /// `count` tokens with real stats over three windows, as the engine gives them.
+    private func someStats(tokens: Int, seed: UInt64 = 7) throws -> [TokenStats] {
+        var engine = PartitionEngine(configuration: try EngineConfiguration.fromEnvironment(["CLOCK": "event"]))
+        var stream = ZipfStream(seed: seed, tokens: tokens, wallets: 500, events: tokens * 20, span: 30 * 60_000)
+        for _ in 0..<tokens * 20 { engine.ingest(stream.next()) }
+        engine.flush()
+        return engine.allStats()
+    }
+
+    /// Whether Redis holds every token's snapshot body and its place in a ranking.
+    private func holdsAll(_ stats: [TokenStats], _ redis: RedisConnection) -> Bool {
+        stats.allSatisfy { s in
+            (try? redis.command(["GET", "swapstats:snap:{\(s.token)}"])) == .string(StatsJSON.encode(s))
+                && (try? redis.command(["ZSCORE", "swapstats:rank:{24h}:txns", s.token])) != .null
+        }
+    }
+
+    @Test func everyHeldTokenIsWrittenAgainWhenRedisLosesIt() throws {
+        let server = try RedisServer()
+        let url = RedisURL(server.url)!
+        let stats = try someStats(tokens: 300)
+        let publisher = RedisSnapshotPublisher(
+            url: url, local: LocalSink(), windows: ["5m", "1h", "24h"], refreshMillis: 3_000, checkSeconds: 0.2,
+            logger: logger)
+        defer { publisher.stop() }
+        publisher.publish(stats: stats.map(update), trades: [])
+        let redis = RedisConnection(url: url)
+        #expect(waitUntil(seconds: 10) { holdsAll(stats, redis) })
+
+        // FLUSHALL: nothing changes upstream, everything comes back.
+        #expect(try redis.command(["FLUSHALL"]) == .status("OK"))
+        #expect(waitUntil(seconds: 10) { holdsAll(stats, redis) })
+        #expect(publisher.republishCount == 1)
+
+        // Restarted empty on the same port (a cache without persistence).
+        server.stop()
+        try server.start()
+        #expect(waitUntil(seconds: 10) { holdsAll(stats, redis) })
+        #expect(publisher.republishCount == 2)
+
+        // maxmemory evicts snapshots (volatile-lru: only keys with a TTL go, and the filler
+        // has none), then memory is given back.
+        guard case .string(let info) = try redis.command(["INFO", "memory"]),
+            let used = String(decoding: info, as: UTF8.self).split(whereSeparator: \.isNewline)
+                .first(where: { $0.hasPrefix("used_memory:") }).flatMap({ Int($0.dropFirst(12)) })
+        else {
+            Issue.record("no used_memory in INFO")
+            return
+        }
+        #expect(try redis.command(["CONFIG", "SET", "maxmemory-policy", "volatile-lru"]) == .status("OK"))
+        #expect(try redis.command(["CONFIG", "SET", "maxmemory", "\(used + 128 * 1024)"]) == .status("OK"))
+        let filler = [UInt8](repeating: 0x78, count: 16 * 1024)
+        for i in 0..<16 { _ = try redis.command(bytes: [Array("SET".utf8), Array("filler:\(i)".utf8), filler]) }
+        #expect(try redis.command(["CONFIG", "SET", "maxmemory", "0"]) == .status("OK"))
+        guard case .string(let statsInfo) = try redis.command(["INFO", "stats"]) else { return }
+        #expect(!String(decoding: statsInfo, as: UTF8.self).contains("evicted_keys:0\r"))
+        #expect(waitUntil(seconds: 10) { holdsAll(stats, redis) })
+    }
+
+    @Test func snapshotsOutliveTheirTTLWhileNothingChanges() throws {
+        let server = try RedisServer()
+        let url = RedisURL(server.url)!
+        let stats = try someStats(tokens: 20)
+        let publisher = RedisSnapshotPublisher(
+            url: url, local: LocalSink(), windows: ["5m", "1h", "24h"], ttlMillis: 1_500, logger: logger)
+        defer { publisher.stop() }
+        publisher.publish(stats: stats.map(update), trades: [])
+        let redis = RedisConnection(url: url)
+        #expect(waitUntil(seconds: 10) { holdsAll(stats, redis) })
+        // Three lifetimes with no update: every snapshot stays, its TTL renewed.
+        let end = Date().addingTimeInterval(4.5)
+        var checks = 0
+        while Date() < end {
+            let missing = stats.filter {
+                (try? redis.command(["EXISTS", "swapstats:snap:{\($0.token)}"])) != .integer(1)
+            }
+            #expect(missing.isEmpty, "expired: \(missing.map(\.token))")
+            checks += 1
+        }
+        #expect(checks > 10)
+    }
+
+    @Test func aRefusedWriteIsCountedOnceAndTheRestGoOn() throws {
+        let server = try RedisServer()
+        let url = RedisURL(server.url)!
+        let stats = try someStats(tokens: 50)
+        let redis = RedisConnection(url: url)
+        // A ranking key someone turned into a list: every ZADD into it is refused (WRONGTYPE).
+        #expect(try redis.command(["RPUSH", "swapstats:rank:{5m}:txns", "junk"]) == .integer(1))
+        let metrics = TestMetrics()
+        let publisher = RedisSnapshotPublisher(
+            url: url, local: LocalSink(), windows: ["5m", "1h", "24h"], checkSeconds: 0.2, logger: logger,
+            metricsFactory: metrics)
+        defer { publisher.stop() }
+        publisher.publish(stats: stats.map(update), trades: [])
+        // Every snapshot and every other ranking is written.
+        #expect(waitUntil(seconds: 10) { holdsAll(stats, redis) && publisher.dirtyTokens == 0 })
+        let refused = try metrics.expectCounter("swapstats_redis_publish_errors_total", [("kind", "permanent")])
+        // One refusal per token (its ZADD or ZREM into that key), and no retry of them.
+        #expect(waitUntil(seconds: 10) { refused.totalValue == Int64(stats.count) })
+        publisher.publish(stats: [update(stats[0])], trades: [])
+        #expect(waitUntil(seconds: 10) { refused.totalValue == Int64(stats.count) + 1 })
+        #expect(publisher.dirtyTokens == 0)
+        #expect(
+            try redis.command(["LRANGE", "swapstats:rank:{5m}:txns", "0", "-1"]) == .array([.string(bytes("junk"))]))
     }
 }

@@ -20,6 +20,15 @@ import Testing
         #expect(s.httpHost == "0.0.0.0" && s.httpPort == 8080)
         #expect(s.httpLimits.maxConnections == 10_000 && s.httpLimits.idleTimeout == 60_000)
         #expect(s.httpLimits.requestsPerSecond == 1_000)
+        #expect(s.redisSnapshotTTL == 120_000 && s.redisRefreshInterval == 40_000)
+    }
+
+    @Test func theRedisRefreshFollowsTheTTL() throws {
+        let s = try ServeSettings(["REDIS_SNAPSHOT_TTL": "30s"])
+        #expect(s.redisSnapshotTTL == 30_000 && s.redisRefreshInterval == 10_000)
+        #expect(throws: ConfigurationError.self) {
+            _ = try ServeSettings(["REDIS_SNAPSHOT_TTL": "30s", "REDIS_REFRESH_INTERVAL": "30s"])
+        }
     }
 
     @Test func kafkaVariablesPassThroughToLibrdkafka() throws {
@@ -36,6 +45,7 @@ import Testing
         ("LOG_LEVEL", "loud"), ("LOG_FORMAT", "xml"), ("KAFKA_TOPIC", "no spaces"), ("KAFKA_NOT_A_PROPERTY", "1"),
         ("WINDOWS", "5m,1h,forever"), ("CLOCK", "sundial"), ("EMBEDDED_PARTITIONS", "-1"), ("HTTP_PORT", "70000"),
         ("HTTP_MAX_CONNECTIONS", "0"), ("HTTP_IDLE_TIMEOUT", "never"), ("HTTP_RATE_LIMIT", "-5"),
+        ("REDIS_SNAPSHOT_TTL", "0s"), ("REDIS_REFRESH_INTERVAL", "5m"),
     ])
     func aBadValueNamesItsVariable(variable: String, value: String) {
         #expect {

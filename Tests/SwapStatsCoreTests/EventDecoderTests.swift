@@ -66,6 +66,22 @@ let decoder = EventDecoder()
         #expect(try decoder.decode(message(["token": #""\u00C4B\u0043""#])).get().token == "äbc")
     }
 
+    /// The decoder, HTTP paths and WebSocket messages share one normaliser: every spelling
+    /// the decoder stores under one id is looked up under the same id.
+    @Test func theDecoderStoresTokensAsTokenIDNormalizesThem() throws {
+        for raw in ["ÄBC", "äbc", "0xAbCd", "Ω", "İx", "straße", "STRASSE", "ÉCOLE", String(repeating: "Ä", count: 64)]
+        {
+            let stored = try decoder.decode(message(["token": "\"\(raw)\""])).get().token
+            #expect(TokenID.normalized(raw) == stored, "\(raw)")
+            #expect(TokenID.normalized(stored) == stored, "\(raw): normalising twice changes nothing")
+        }
+        #expect(TokenID.normalized("") == nil)
+        #expect(TokenID.normalized(String(repeating: "a", count: 129)) == nil)
+        // 64 × 2 bytes: 128 bytes, the most an id may have.
+        #expect(TokenID.normalized(String(repeating: "Ä", count: 64)) == String(repeating: "ä", count: 64))
+        #expect(TokenID.normalized(String(repeating: "Ä", count: 65)) == nil)
+    }
+
     @Test func unknownFieldsOfEveryTypeAreIgnored() throws {
         let extra =
             #","o":{"a":{"b":[1,{"c":null}]}},"a":[],"e":{},"s":"x\"y","n":-1.5e+3,"t":true,"f":false,"z":null,"u":"\ud83d\ude00""#

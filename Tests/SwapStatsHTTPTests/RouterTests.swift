@@ -54,6 +54,43 @@ final class EngineQueries: StatsQuerying {
         (try? JSONSerialization.jsonObject(with: Data(a.bytes))) as? [String: Any] ?? [:]
     }
 
+    /// Tokens with non-ASCII capitals are stored lowercased by the decoder and found under
+    /// any capitalisation, percent-encoded or not.
+    @Test func nonASCIIAndMixedCaseTokensAreFoundInAnySpelling() async throws {
+        var engine = PartitionEngine(configuration: try EngineConfiguration.fromEnvironment(["CLOCK": "event"]))
+        let decoder = EventDecoder()
+        for (i, token) in ["ÄBC", "äbc", "0xAbCd", "0XABCD"].enumerated() {
+            let line = #"{"id":"e\#(i)","token":"\#(token)","who":"w","side":"buy","amount":1,"usd":2,"ts":1000\#(i)}"#
+            engine.ingest(try decoder.decode(Array(line.utf8)).get())
+        }
+        engine.flush()
+        let stats = engine.allStats()
+        #expect(Set(stats.map(\.token)) == ["äbc", "0xabcd"])
+        let board = StatsBoard(hub: SubscriptionHub(metricsFactory: TestMetrics()), rankingLifetime: 0)
+        board.publish(
+            stats: stats.map {
+                StatsUpdate(token: $0.token, stats: $0, body: StatsJSON.encode($0), partition: 0, readyAt: 0)
+            }, trades: [])
+        struct BoardQueries: StatsQuerying {
+            let board: StatsBoard
+            let windows: [WindowSpec]
+            var bucketStep: Int64 { 5_000 }
+            var isReady: Bool { true }
+            func statsBody(token: String) -> ByteBuffer? { board.entry(token)?.body }
+            func top(window: String, by: RankBy, limit: Int) -> (asOf: Int64?, tokens: [RankedToken]) { (nil, []) }
+            func candles(token: String, interval: Int64, limit: Int) async -> (asOf: Int64, candles: [Candle])? { nil }
+        }
+        let router = Router(source: BoardQueries(board: board, windows: engine.configuration.windows))
+        for (path, token) in [
+            ("ÄBC", "äbc"), ("%C3%84BC", "äbc"), ("%C3%A4bC", "äbc"), ("äbc", "äbc"), ("0xaBcD", "0xabcd"),
+            ("0XABCD", "0xabcd"),
+        ] {
+            let a = await router.respond(method: "GET", uri: "/tokens/\(path)/stats")
+            #expect(a.status == 200, "\(path)")
+            #expect(a.bytes == StatsJSON.encode(engine.stats(token: token)!), "\(path)")
+        }
+    }
+
     @Test func statsAreTheEnginesBodyAndTokensAreCaseInsensitive() async {
         let a = await router.respond(method: "GET", uri: "/tokens/\(token.uppercased())/stats")
         #expect(a.status == 200)

@@ -266,6 +266,38 @@ struct WebSocketTests {
         #expect(huge.contains("application/problem+json") && huge.contains("\"status\":431"))
         #expect(try curl(["\(base)/healthz"]).hasPrefix("HTTP/1.1 200"))
     }
+
+    @Test func nonASCIITokensAreFollowedInAnySpelling() async throws {
+        let f = try await Fixture()
+        defer { Task { await f.server.stop() } }
+        let body = StatsJSON.encode(f.source.engine.allStats()[0])
+        f.board.publish(
+            stats: [
+                StatsUpdate(
+                    token: "äbc", stats: f.source.engine.allStats()[0], body: body, partition: 0, readyAt: 0)
+            ], trades: [])
+        let multi = Probe([
+            f.url("/ws"), "--send", #"{"op":"subscribe","tokens":["ÄBC","0xNONE"]}"#, "--count", "2", "--idle", "30",
+        ])
+        let single = Probe([f.url("/tokens/%C3%84bC/ws"), "--count", "1", "--idle", "30"])
+        let m = try multi.result()
+        #expect(m.counts == ["snapshot": 2])
+        #expect(m.last["äbc"] == String(decoding: body, as: UTF8.self))
+        let s = try single.result()
+        #expect(s.last["äbc"] == String(decoding: body, as: UTF8.self))
+    }
+
+    @Test func stoppingTheServerTellsEveryClientItIsGoingAway() async throws {
+        let f = try await Fixture()
+        let token = f.source.engine.allStats()[0].token
+        let following = Probe([f.url("/tokens/\(token)/ws"), "--idle", "60"])
+        let idle = Probe([f.url("/ws"), "--idle", "60"])
+        #expect(waitUntil(seconds: 30) { f.connections() == 2 })
+        await f.server.stop()
+        #expect(try following.result().close == 1001)
+        #expect(try idle.result().close == 1001)
+        #expect(f.connections() == 0)
+    }
 }
 
 /// Another instance's tokens, as a test double of the Redis-backed remote.

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import SwapStatsTestSupport
 import Synchronization
 import Testing
 
@@ -21,9 +22,11 @@ import Testing
             pushed.store(true, ordering: .relaxed)
             done.signal()
         }.start()
-        Thread.sleep(forTimeInterval: 0.2)
+        // The pusher is waiting for room, and has not pushed.
+        #expect(waitUntil(seconds: 10) { queue.waitingPushers == 1 })
         let pushedEarly = pushed.load(ordering: .relaxed)
         #expect(!pushedEarly)
+        #expect(queue.depth == 2)
         #expect(queue.pop(timeout: 1, isData: { $0 >= 0 }) == 1)
         #expect(done.wait(timeout: .now() + 5) == .success)
         // FIFO across data and control items.

@@ -21,9 +21,12 @@ func redisPublishBench(tokens: Int) throws {
         StatsUpdate(token: $0.token, stats: $0, body: StatsJSON.encode($0), partition: 0, readyAt: 0)
     }
     print("redis-publish: \(updates.count) tokens, bodies \(updates[0].body.count) B, 17 commands each")
-    final class Sink: SnapshotSink {
+    /// Holds nothing: the bench measures writes of updates, not rewrites after a Redis loss.
+    final class Sink: SnapshotHolding {
         let tradeWatch = TradeWatch()
         func publish(stats: [StatsUpdate], trades: [TradeUpdate]) {}
+        func heldTokens() -> [String] { [] }
+        func heldUpdate(_ token: String) -> StatsUpdate? { nil }
     }
     var logger = Logger(label: "bench")
     logger.logLevel = .error

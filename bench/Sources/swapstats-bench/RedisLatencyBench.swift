@@ -44,9 +44,12 @@ func redisWebSocketLatencyBench(updates: Int, every: Double) throws {
         router: Router(source: LatencyQueries(board: board)), logger: logger,
         limits: HTTPLimits(requestsPerSecond: 0), threads: 1, board: board)
     let port = try runBlocking { try await http.start(host: "127.0.0.1", port: 0) }
-    final class Sink: SnapshotSink {
+    /// Holds nothing: the bench measures writes of updates, not rewrites after a Redis loss.
+    final class Sink: SnapshotHolding {
         let tradeWatch = TradeWatch()
         func publish(stats: [StatsUpdate], trades: [TradeUpdate]) {}
+        func heldTokens() -> [String] { [] }
+        func heldUpdate(_ token: String) -> StatsUpdate? { nil }
     }
     let publisher = RedisSnapshotPublisher(url: url, local: Sink(), windows: [], logger: logger)
     let latencies = LatencyLog()
