@@ -47,14 +47,14 @@ struct BucketRing: RandomAccessCollection, Sendable {
     var last: Element? { count == 0 ? nil : self[count - 1] }
 
     mutating func append(_ x: Element) {
-        if count == storage.count { resize(to: count + count / 4 + 4) }
+        if count == storage.count { resize(to: Self.grown(count)) }
         storage[physical(count)] = x
         count += 1
     }
 
     /// Inserts `x` at position `i` (0...count).
     mutating func insert(_ x: Element, at i: Int) {
-        if count == storage.count { resize(to: count + count / 4 + 4) }
+        if count == storage.count { resize(to: Self.grown(count)) }
         if i < count / 2 {
             first = first == 0 ? storage.count - 1 : first - 1
             count += 1
@@ -91,6 +91,11 @@ struct BucketRing: RandomAccessCollection, Sendable {
 
     /// Heap bytes held.
     var bytes: Int { storage.capacity * MemoryLayout<Element>.stride }
+
+    /// The capacity after `count` slots filled it: one slot for a token's first bucket (most
+    /// tokens of a long tail never get a second), then a quarter more plus four.
+    @inline(__always)
+    private static func grown(_ count: Int) -> Int { count == 0 ? 1 : count + count / 4 + 4 }
 
     private mutating func resize(to capacity: Int) {
         var fresh: [Element] = []

@@ -284,7 +284,7 @@ struct IdArena: Sendable {
         let need = bytes.count &+ extra
         guard need > bytes.capacity else { return }
         let count = bytes.count
-        bytes.reserveCapacity(max(need, count &+ (count < 16_384 ? count / 2 : count / 4), 128))
+        bytes.reserveCapacity(max(need, count &+ (count < 16_384 ? count / 2 : count / 4), 48))
     }
 
     /// `("0x" prefixed?, end of the hex run)` when `id` is worth packing: an optional `0x`,

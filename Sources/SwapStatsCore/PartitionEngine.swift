@@ -217,6 +217,14 @@ public struct PartitionEngine: Sendable {
             slotFlags[Int(free)] = SlotFlags()
         } else {
             slot = Int32(tokens.count)
+            if tokens.count == tokens.capacity {
+                // A quarter more, not the array's doubling: at 100k tokens, doubling leaves
+                // ~25 % of these records (~50 B a token) allocated and unused on average.
+                let room = tokens.count + max(16, tokens.count / 4)
+                tokens.reserveCapacity(room)
+                tokenNames.reserveCapacity(room)
+                slotFlags.reserveCapacity(room)
+            }
             tokens.append(token)
             tokenNames.append(token.name)
             slotFlags.append(SlotFlags())

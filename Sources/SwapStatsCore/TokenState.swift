@@ -31,22 +31,25 @@ struct TokenState: Sendable {
     var name: String
     /// Index of the newest bucket.
     var position: Int64
-    /// The last trade's wallet number, USD value and side. Its time, price and id are the
-    /// close of the newest bucket: the last trade in `(ts, id)` order is always there.
+    /// The last trade's wallet number, USD value and side (``lastSide``, stored last). Its
+    /// time, price and id are the close of the newest bucket: the last trade in `(ts, id)`
+    /// order is always there.
     var lastWallet: UInt32 = 0
+    /// Records of the buckets with several trades; free ones are chained from `freeRecord`
+    /// (beside `lastWallet`, so neither is padded).
+    var freeRecord: UInt32 = .max
     var lastUSD = 0.0
-    var lastSide = Side.buy
     /// Live buckets, sorted by index, all within the largest window behind `position`.
     var ring = BucketRing()
-    /// Records of the buckets with several trades; free ones are chained from `freeRecord`.
     var records: [MultiBucket] = []
-    var freeRecord: UInt32 = .max
     var ids = IdArena()
     var wallets = WalletTable()
     /// Per window: where it starts in `ring` and its running body; empty while small.
     var windows: [WindowState] = []
     var highs = ExtremeStack(isMax: true)
     var lows = ExtremeStack(isMax: false)
+    /// Last, where it fills the tail of `lows` instead of padding a field of its own.
+    var lastSide = Side.buy
 
     /// A token named `name` with no bucket yet (its first trade comes through ``apply``).
     init(name: String, bucket x: Int64, narrowWallets: Bool = false) {

@@ -142,7 +142,7 @@ struct WalletTable: Sendable {
     }
 
     /// Rebuilds the table with the entries that `keep` accepts, sized for them and `extra`
-    /// more: at most two-thirds full afterwards.
+    /// more: at most two-thirds full afterwards (four slots at least).
     mutating func rebuild(reserving extra: Int, keeping keep: (Entry) -> Bool) {
         var kept: [Entry] = []
         kept.reserveCapacity(count)
@@ -150,7 +150,7 @@ struct WalletTable: Sendable {
             let e = self[i]
             if keep(e) { kept.append(e) }
         }
-        let size = max(8, (kept.count + extra) * 3 / 2)
+        let size = max(4, (kept.count + extra) * 3 / 2)
         if isNarrow {
             narrow = Array(repeating: 0, count: size)
         } else {
