@@ -86,7 +86,7 @@ public struct PartitionCheckpointer: Sendable {
         let m = manifest
         do {
             if m.generation > 0 {
-                try loader.applyScalars(m.baseScalars)
+                try loader.applyScalars(try baseScalars(m))
                 try loader.applyWalletNumbers(try read(m.baseWallets, nil))
                 for piece in m.basePieces { try loader.applyBasePiece(try read(piece, nil)) }
             }
@@ -107,11 +107,21 @@ public struct PartitionCheckpointer: Sendable {
         }
     }
 
+    /// The base's scalars: their blob, checked (inline in a version 1 manifest).
+    private func baseScalars(_ m: CheckpointManifest) throws(CheckpointError) -> [UInt8] {
+        guard !m.baseScalarsBlob.isEmpty else { return m.baseScalars }
+        let scalars = try read(m.baseScalarsBlob, nil)
+        guard Fingerprint.of(scalars) == m.baseScalarsChecksum else {
+            throw .corrupt("scalars blob \(m.baseScalarsBlob)")
+        }
+        return scalars
+    }
+
     private func read(_ blob: String, _ range: Range<Int>?) throws(CheckpointError) -> [UInt8] {
         try store.readBlob(blob, range: range, topic: topic, partition: partition)
     }
 
-    /// Stores a delta, then the manifest that names it; returns the delta's size.
+    /// Stores a delta, then the manifest that names it; returns the bytes written (both).
     /// - Throws: ``CheckpointError``; the checkpoint is then unchanged and the delta must be
     ///   appended again (in order) before any later one.
     @discardableResult
@@ -125,9 +135,10 @@ public struct PartitionCheckpointer: Sendable {
         next.offset = delta.offset
         next.lostEvents = lostEvents
         next.nextSequence = sequence + 1
-        try store.writeManifest(next.encoded(), topic: topic, partition: partition)
+        let encoded = next.encoded()
+        try store.writeManifest(encoded, topic: topic, partition: partition)
         manifest = next
-        return blob.count
+        return blob.count + encoded.count
     }
 
     /// Whether the deltas outgrew the base (or piled up): time to compact.
@@ -176,7 +187,10 @@ public struct PartitionCheckpointer: Sendable {
             let walletsName = "\(prefix)w\(generation)"
             try store.writeBlob(walletsName, wallets, topic: topic, partition: partition)
             written.append(walletsName)
-            var bytes = wallets.count
+            let scalarsName = "\(prefix)s\(generation)"
+            try store.writeBlob(scalarsName, scalars, topic: topic, partition: partition)
+            written.append(scalarsName)
+            var bytes = wallets.count + scalars.count
             for k in 0..<count {
                 if shouldStop() {
                     try? store.deleteBlobs(written, topic: topic, partition: partition)
@@ -192,9 +206,11 @@ public struct PartitionCheckpointer: Sendable {
             }
             var next = old
             next.generation = generation
-            next.basePieces = Array(written.dropFirst())
+            next.basePieces = Array(written.dropFirst(2))
             next.baseWallets = walletsName
-            next.baseScalars = scalars
+            next.baseScalarsBlob = scalarsName
+            next.baseScalarsChecksum = Fingerprint.of(scalars)
+            next.baseScalars = []
             next.baseBytes = bytes
             next.deltas = []
             try store.writeManifest(next.encoded(), topic: topic, partition: partition)

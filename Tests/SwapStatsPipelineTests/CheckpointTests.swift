@@ -56,6 +56,58 @@ import Testing
         #expect(stored.manifest.offset == 1_500)
     }
 
+    /// A base keeps its scalars (the reorder buffer among them) in a blob of their own, so
+    /// each checkpoint's manifest stays small; a damaged scalars blob is never loaded, and a
+    /// version 1 manifest (scalars inline) is still read and appended to.
+    @Test func theBasesScalarsLiveInABlobAndVersionOneManifestsAreStillRead() throws {
+        let directory = temporaryDirectory("scalars")
+        let store = try DirectoryCheckpointStore(directory: directory)
+        var (engine, configuration, stream) = try engine(events: 600)
+        var checkpointer = try PartitionCheckpointer.restore(
+            store: store, topic: "swaps", partition: 0, configuration: configuration
+        ).checkpointer
+        try checkpointer.append(engine.takeDelta(), lostEvents: 0)
+        _ = try #require(try checkpointer.compact())
+        let m = checkpointer.manifest
+        #expect(!m.baseScalarsBlob.isEmpty && m.baseScalars.isEmpty && m.blobs.contains(m.baseScalarsBlob))
+        let scalars = try store.readBlob(m.baseScalarsBlob, range: nil, topic: "swaps", partition: 0)
+        // The reorder buffer holds events (5 s of jitter): the scalars outweigh the manifest.
+        #expect(engine.bufferedCount > 0)
+        #expect(scalars.count > m.encoded().count)
+        #expect(Array(m.encoded()[4..<6]) == [2, 0])
+
+        // Damaged: refused.
+        let path = "\(directory)/swaps/0/\(m.baseScalarsBlob)"
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        var bad = good
+        bad[bad.count / 2] ^= 0x10
+        try bad.write(to: URL(fileURLWithPath: path))
+        #expect(throws: CheckpointError.self) {
+            _ = try StoredCheckpoint(store: store, partition: 0, configuration: configuration)
+        }
+        try good.write(to: URL(fileURLWithPath: path))
+
+        // The same checkpoint as version 1 wrote it: scalars inline, no scalars blob.
+        var legacy = m
+        legacy.baseScalars = scalars
+        legacy.baseScalarsBlob = ""
+        legacy.baseScalarsChecksum = 0
+        let bytes = legacy.encoded()
+        #expect(Array(bytes[4..<6]) == [1, 0])
+        #expect(try CheckpointManifest(decoding: bytes) == legacy)
+        try store.deleteBlobs([m.baseScalarsBlob], topic: "swaps", partition: 0)
+        try store.writeManifest(bytes, topic: "swaps", partition: 0)
+        var (again, restored) = try PartitionCheckpointer.restore(
+            store: store, topic: "swaps", partition: 0, configuration: configuration)
+        #expect(try #require(restored).allStats() == engine.allStats())
+        for _ in 0..<300 { engine.ingest(stream.next()) }
+        engine.nextOffset = 900
+        try again.append(engine.takeDelta(), lostEvents: 0)
+        let stored = try #require(try StoredCheckpoint(store: store, partition: 0, configuration: configuration))
+        #expect(stored.engine.allStats() == engine.allStats())
+        #expect(stored.manifest.baseScalars == scalars)
+    }
+
     @Test func aCompactionAskedToStopChangesNothing() throws {
         let store = try DirectoryCheckpointStore(directory: temporaryDirectory("stop"))
         var (engine, configuration, _) = try engine(events: 500)
