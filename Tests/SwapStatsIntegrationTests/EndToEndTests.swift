@@ -549,7 +549,18 @@ struct EndToEndTests {
             directory: s.directory)
         #expect(schemathesis.waitForExit(seconds: 180) == 0, "\(schemathesis.stdout.suffix(3000))")
         #expect(schemathesis.stdout.contains("No issues found"))
+        // SIGTERM with a WebSocket client connected: it is told the server is going away (1001).
+        let connected = try ChildProcess(
+            "ws-shutdown", executable: root.appendingPathComponent(".build/venv/bin/python").path,
+            arguments: [
+                root.appendingPathComponent("scripts/ws_probe.py").path, "ws://\(address)/tokens/\(busiest.key)/ws",
+                "--idle", "60", "--max", "120",
+            ], directory: s.directory)
+        #expect(connected.waitForLine(prefix: "connected") != nil)
         #expect(serve.stop() == 0)
+        #expect(connected.waitForExit(seconds: 30) == 0)
+        #expect(
+            connected.stdout.split(separator: "\n").last?.contains(#""close": 1001"#) == true, "\(connected.stdout)")
 
         let compute = try ChildProcess(
             "compute", arguments: ["compute", file, "--no-progress"], directory: s.directory)
