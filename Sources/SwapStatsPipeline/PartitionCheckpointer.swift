@@ -88,7 +88,12 @@ public struct PartitionCheckpointer: Sendable {
             if m.generation > 0 {
                 try loader.applyScalars(try baseScalars(m))
                 try loader.applyWalletNumbers(try read(m.baseWallets, nil))
-                for piece in m.basePieces { try loader.applyBasePiece(try read(piece, nil)) }
+                let (store, topic, partition) = (self.store, self.topic, self.partition)
+                try ReadAhead.each(m.basePieces) { name throws(CheckpointError) in
+                    try store.readBlob(name, range: nil, topic: topic, partition: partition)
+                } apply: {
+                    try loader.applyBasePiece($0)
+                }
             }
             for d in m.deltas { try loader.applyDelta(try read(d.blob, nil)) }
             let engine = try loader.finish()
