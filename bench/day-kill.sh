@@ -18,6 +18,7 @@ swift build -c release --product swapstats >/dev/null
 swift build -c release --package-path bench >/dev/null
 bin=bench/.build/release/swapstats-bench
 work="${WORK:-$(mktemp -d)}"
+mkdir -p "$work"
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
