@@ -22,6 +22,29 @@ struct DedupTable: Sendable {
         var narrow: [UInt16] = []
         var wide: [UInt32] = []
         var count = 0
+
+        init() {}
+
+        /// An empty segment of `capacity` slots, with narrow or wide bucket stamps.
+        init(capacity: Int, narrow isNarrow: Bool) {
+            keys = Array(repeating: 0, count: capacity)
+            if isNarrow {
+                narrow = Array(repeating: 0, count: capacity)
+            } else {
+                wide = Array(repeating: 0, count: capacity)
+            }
+        }
+
+        /// The first empty slot from `k`'s home (the segment must have one).
+        func freeSlot(for k: UInt64) -> Int {
+            let capacity = keys.count
+            var i = DedupTable.home(k, capacity)
+            while keys[i] != 0 {
+                i += 1
+                if i == capacity { i = 0 }
+            }
+            return i
+        }
     }
 
     static let segmentBits = 6
@@ -217,23 +240,13 @@ struct DedupTable: Sendable {
         }
         count -= segments[s].count
         segments[s] = Segment()
-        var fresh = Segment()
-        fresh.keys = Array(repeating: 0, count: capacity)
-        if isNarrow {
-            fresh.narrow = Array(repeating: 0, count: capacity)
-        } else {
-            fresh.wide = Array(repeating: 0, count: capacity)
-        }
+        var fresh = Segment(capacity: capacity, narrow: isNarrow)
         if isNarrow && base == .min { base = reference - ttl - 1 }
         for _ in 0..<n {
             let k = try r.u64()
             let low = try r.u32()
             guard k != 0, Self.segment(k) == s else { throw .corrupt("dedup entry in the wrong segment") }
-            var i = Self.home(k, capacity)
-            while fresh.keys[i] != 0 {
-                i += 1
-                if i == capacity { i = 0 }
-            }
+            let i = fresh.freeSlot(for: k)
             fresh.keys[i] = k
             if isNarrow {
                 // Entries at or after the base's 16 bits are expired ones a sweep has not
@@ -275,20 +288,10 @@ struct DedupTable: Sendable {
         }
         if extra == 0 && capacity > 16 && live * 4 < capacity { capacity = max(16, live * 3 / 2) }
         if capacity == 0 { capacity = 16 }
-        var fresh = Segment()
-        fresh.keys = Array(repeating: 0, count: capacity)
-        if isNarrow {
-            fresh.narrow = Array(repeating: 0, count: capacity)
-        } else {
-            fresh.wide = Array(repeating: 0, count: capacity)
-        }
+        var fresh = Segment(capacity: capacity, narrow: isNarrow)
         for i in old.keys.indices where old.keys[i] != 0 && isAlive(s, i, after: deadThrough) {
             let k = old.keys[i]
-            var j = Self.home(k, capacity)
-            while fresh.keys[j] != 0 {
-                j += 1
-                if j == capacity { j = 0 }
-            }
+            let j = fresh.freeSlot(for: k)
             fresh.keys[j] = k
             if isNarrow {
                 let bucket = oldBase &+ Int64(old.narrow[i])

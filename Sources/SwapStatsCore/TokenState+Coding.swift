@@ -361,13 +361,7 @@ extension TokenState {
     mutating func finishSliding(_ c: TokenContext) {
         guard isSliding else { return }
         for i in c.spans.indices { windows[i].start = position(after: position - c.spans[i]) }
-        highs = ExtremeStack(isMax: true)
-        lows = ExtremeStack(isMax: false)
-        for p in 0..<ring.count {
-            let (high, low) = extremes(p)
-            highs.update(index: bucketIndex(p), value: high)
-            lows.update(index: bucketIndex(p), value: low)
-        }
+        rebuildExtremes()
     }
 
     /// Adds to the counters of live bucket `index` (no-op for a bucket not held); `place`

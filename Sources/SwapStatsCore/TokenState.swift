@@ -160,6 +160,11 @@ struct TokenState: Sendable {
             let start = position(after: position - span)
             return WindowState(start: start, body: body(of: start..<newest))
         }
+        rebuildExtremes()
+    }
+
+    /// Builds the high and low stacks afresh from the live buckets.
+    mutating func rebuildExtremes() {
         highs = ExtremeStack(isMax: true)
         lows = ExtremeStack(isMax: false)
         for p in 0..<ring.count {

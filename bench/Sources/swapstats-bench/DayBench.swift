@@ -137,6 +137,18 @@ func dayBench() {
     var captureSeconds: [Double] = []
     var jsonSample = (bytes: 0, events: 0)
     var sinceCheckpoint = 0
+    /// Takes a delta of the events since the last one (timed: it runs on the ingest thread)
+    /// and hands it to the writer.
+    func checkpoint(_ checkpoints: DayCheckpoints) {
+        engine.nextOffset = Int64(done)
+        let c0 = now()
+        let delta = engine.takeDelta()
+        let c1 = now()
+        captureSeconds.append(c1 - c0)
+        elapsed += c1 - c0
+        checkpoints.write(delta, events: sinceCheckpoint)
+        sinceCheckpoint = 0
+    }
     while done < n {
         chunk.removeAll(keepingCapacity: true)
         for _ in 0..<min(65_536, n - done) {
@@ -159,16 +171,7 @@ func dayBench() {
             left -= take
             done += take
             sinceCheckpoint += take
-            if let checkpoints, sinceCheckpoint % interval == 0, checkpoints.isIdle {
-                engine.nextOffset = Int64(done)
-                let c0 = now()
-                let delta = engine.takeDelta()
-                let c1 = now()
-                captureSeconds.append(c1 - c0)
-                elapsed += c1 - c0
-                checkpoints.write(delta, events: sinceCheckpoint)
-                sinceCheckpoint = 0
-            }
+            if let checkpoints, sinceCheckpoint % interval == 0, checkpoints.isIdle { checkpoint(checkpoints) }
         }
         if done >= nextReport {
             nextReport += n / 8
@@ -184,14 +187,7 @@ func dayBench() {
         // The last events, checkpointed once the writer is free (as the server's final
         // checkpoint on shutdown): the state on disk reflects the whole stream.
         checkpoints.drain()
-        engine.nextOffset = Int64(done)
-        let c0 = now()
-        let delta = engine.takeDelta()
-        let c1 = now()
-        captureSeconds.append(c1 - c0)
-        elapsed += c1 - c0
-        checkpoints.write(delta, events: sinceCheckpoint)
-        sinceCheckpoint = 0
+        checkpoint(checkpoints)
     }
     let t0 = now()
     engine.flush()
