@@ -9,17 +9,6 @@ struct PipelineService: Service {
     let pipeline: IngestPipeline
     let logger: Logger
     let statusInterval: Int64
-    /// Runs after the pipeline stopped (its last publications are in): flush what mirrors them.
-    let afterStop: @Sendable () -> Void
-
-    init(
-        pipeline: IngestPipeline, logger: Logger, statusInterval: Int64, afterStop: @escaping @Sendable () -> Void = {}
-    ) {
-        self.pipeline = pipeline
-        self.logger = logger
-        self.statusInterval = statusInterval
-        self.afterStop = afterStop
-    }
 
     func run() async throws {
         pipeline.start()
@@ -33,10 +22,9 @@ struct PipelineService: Service {
         logger.notice("stopping: checkpointing owned partitions")
         // stop() blocks on threads; keep it off the cooperative pool.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let (pipeline, afterStop) = (self.pipeline, self.afterStop)
+            let pipeline = self.pipeline
             Thread {
                 pipeline.stop()
-                afterStop()
                 done.resume()
             }.start()
         }

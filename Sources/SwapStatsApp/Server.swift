@@ -65,18 +65,17 @@ public enum Server {
         // With REDIS_URL every update is also mirrored into Redis (contract §5).
         let mirror = settings.redis.map {
             RedisSnapshotPublisher(
-                url: $0, local: board, windows: settings.engine.windows.map(\.name),
+                url: $0, topic: settings.topic, local: board, windows: settings.engine.windows.map(\.name),
                 ttlMillis: settings.redisSnapshotTTL, refreshMillis: settings.redisRefreshInterval, logger: logger)
         }
         let pipeline = try IngestPipeline(
             configuration: settings.pipeline(brokers: brokers), store: store, logger: logger, sink: mirror ?? board)
-        services.append(
-            PipelineService(
-                pipeline: pipeline, logger: logger, statusInterval: settings.statusInterval,
-                afterStop: {
-                    mirror?.stop()
-                    subscriber?.stop()
-                }))
+        // Stopped in reverse order: HTTP (WebSocket clients get 1001), the pipeline (final
+        // checkpoints and publications), then the Redis threads (the mirror writes what the
+        // pipeline published last), then the embedded Kafka.
+        if let mirror { services.append(ThreadService(start: mirror.start, stop: mirror.stop)) }
+        if let subscriber { services.append(ThreadService(start: subscriber.start, stop: subscriber.stop)) }
+        services.append(PipelineService(pipeline: pipeline, logger: logger, statusInterval: settings.statusInterval))
         let router = Router(
             source: PipelineQueries(
                 pipeline: pipeline, board: board, remote: reader),

@@ -14,6 +14,11 @@ import Synchronization
 /// - a token that left the largest window: `DEL` of its snapshot. A token whose partition
 ///   moved to another instance is left to its new owner (and its pending write dropped).
 ///
+/// Each token's commands run as one fenced script (``RedisFence``): the instance claims a
+/// partition's owner epoch before its first write for it, and a write whose epoch is older
+/// than the partition's newest claim is refused (`swapstats_redis_fenced_writes_total`), so
+/// a former owner's late write never overwrites its successor's.
+///
 /// Updates are coalesced per token (the newest wins) into a dirty set that one thread of its
 /// own drains in pipelined batches. While Redis is down the set holds at most one entry per
 /// token, never a backlog; after a failed batch its tokens go back unless a newer update
@@ -27,10 +32,13 @@ import Synchronization
 /// Error replies: transient ones (``RedisReply/isTransientError``) put the token back and
 /// back off (50 ms doubling to 5 s); any other is counted, logged once per error code, and
 /// that token's write is dropped until its next update or refresh (no retry loop).
+///
+/// Its thread runs from ``start()`` to ``stop()``.
 public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
     public var tradeWatch: TradeWatch { local.tradeWatch }
     private let local: any SnapshotHolding
     private let url: RedisURL
+    private let topic: String
     private let windows: [String]
     private let ttlMillis: Int64
     private let refreshNanos: UInt64
@@ -39,6 +47,9 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
     private let logger: Logger
     private let dirty = Mutex<[String: Pending]>([:])
     private let wake = DispatchSemaphore(value: 0)
+    /// Partitions that left this instance since the thread last looked: their claims go.
+    private let released = Mutex<Set<Int32>>([])
+    private let started = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
     private let metrics: Metrics
@@ -70,6 +81,7 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
         let connectionErrors: Counter
         let transientErrors: Counter
         let permanentErrors: Counter
+        let fenced: Counter
         let depth: Gauge
         let republished: [RedisWatch.Loss: Counter]
 
@@ -80,6 +92,7 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
             connectionErrors = Counter(label: errors, dimensions: [("kind", "connection")], factory: factory)
             transientErrors = Counter(label: errors, dimensions: [("kind", "transient")], factory: factory)
             permanentErrors = Counter(label: errors, dimensions: [("kind", "permanent")], factory: factory)
+            fenced = Counter(label: "swapstats_redis_fenced_writes_total", factory: factory)
             depth = Gauge(label: "swapstats_redis_dirty_tokens", factory: factory)
             republished = Dictionary(
                 uniqueKeysWithValues: RedisWatch.Loss.allCases.map {
@@ -93,8 +106,9 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
         }
     }
 
-    /// Starts the publishing thread.
+    /// A publisher; its thread starts with ``start()``.
     /// - Parameters:
+    ///   - topic: the Kafka topic (partitions' owner keys are per topic).
     ///   - local: the in-process board; every update goes to it first, and it is what is
     ///     written again when Redis lost it.
     ///   - windows: the configured window names (the rankings' keys).
@@ -104,11 +118,12 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
     ///     (`REDIS_REFRESH_INTERVAL`; default a third of the TTL).
     ///   - checkSeconds: how often Redis is asked whether it lost data.
     public init(
-        url: RedisURL, local: any SnapshotHolding, windows: [String], ttlMillis: Int64 = 120_000,
+        url: RedisURL, topic: String, local: any SnapshotHolding, windows: [String], ttlMillis: Int64 = 120_000,
         refreshMillis: Int64? = nil, checkSeconds: Double = 1, batchSize: Int = 500, logger: Logger,
         metricsFactory: (any MetricsFactory)? = nil
     ) {
         self.url = url
+        self.topic = topic
         self.local = local
         self.windows = windows
         self.ttlMillis = max(1, ttlMillis)
@@ -117,6 +132,11 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
         self.batchSize = batchSize
         self.logger = logger
         metrics = Metrics(factory: metricsFactory ?? MetricsSystem.factory)
+    }
+
+    /// Starts the publishing thread (once).
+    public func start() {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in run() }
         thread.name = "swapstats-redis-publisher"
         thread.start()
@@ -133,6 +153,8 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
             }
             return d.count
         }
+        let left = Set(stats.lazy.filter(\.released).map(\.partition))
+        if !left.isEmpty { released.withLock { $0.formUnion(left) } }
         metrics.depth.record(depth)
         wake.signal()
     }
@@ -147,6 +169,7 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
     /// Stops the thread after one last attempt to write what is dirty.
     public func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard started.load(ordering: .acquiring) else { return }
         wake.signal()
         done.wait()
     }
@@ -162,6 +185,10 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
     private func run() {
         let redis = RedisConnection(url: url)
         let watch = RedisWatch(logger: logger)
+        var scripts: RedisFence.Loaded?
+        /// The epoch this instance claimed for each partition it writes (``RedisFence``).
+        var epochs: [Int32: Int64] = [:]
+        var fencedLogged: Set<Int32> = []
         var nextCheck: UInt64 = 0
         var nextRefresh = now() + refreshNanos
         var backoff: UInt64 = 0
@@ -169,6 +196,14 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
         var loggedCodes: Set<String> = []
         while true {
             let stopping = stopped.load(ordering: .acquiring)
+            let gone = released.withLock { r in
+                defer { r = [] }
+                return r
+            }
+            for p in gone {
+                epochs[p] = nil
+                fencedLogged.remove(p)
+            }
             var t = now()
             if t >= nextCheck && !stopping {
                 if let loss = watch.check(redis) {
@@ -199,43 +234,74 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
                 _ = wake.wait(timeout: .now() + .nanoseconds(Int(until > t ? min(until - t, 100_000_000) : 0)))
                 continue
             }
-            // Each token's commands, and how many of the pipeline's replies are its.
-            var commands: [[[UInt8]]] = []
-            var spans: [(token: String, pending: Pending, count: Int)] = []
+            // What each token writes: its update, and whether with a message and rankings.
+            var writes: [(token: String, pending: Pending, update: StatsUpdate, full: Bool)] = []
             for (token, pending) in batch {
-                let written: [[[UInt8]]]
                 switch pending {
-                case .update(let u): written = self.commands(u, message: true, rankings: true)
+                case .update(let u): writes.append((token, pending, u, true))
                 case .rewrite(let full):
                     // The board's current update: never older than one queued before it.
                     guard let u = local.heldUpdate(token) else { continue }
-                    written = self.commands(u, message: full, rankings: full)
+                    writes.append((token, pending, u, full))
                 }
-                commands += written
-                spans.append((token, pending, written.count))
             }
             let started = now()
-            do {
+            do throws(RedisError) {
+                if scripts == nil { scripts = try RedisFence.Loaded.load(redis) }
+                guard let loaded = scripts else { throw RedisError.io("SCRIPT LOAD did not answer a digest") }
+                // Partitions written for the first time since they came here: claim them.
+                let unclaimed = Array(Set(writes.map(\.update.partition)).filter { epochs[$0] == nil })
+                if !unclaimed.isEmpty {
+                    let replies = try redis.pipeline(
+                        unclaimed.map {
+                            [b("EVALSHA"), loaded.claim, b("1"), RedisKeys.owner(topic: topic, partition: $0)]
+                        })
+                    for (p, reply) in zip(unclaimed, replies) {
+                        if case .integer(let epoch) = reply { epochs[p] = epoch }
+                    }
+                    if replies.contains(where: { $0.errorCode == "NOSCRIPT" }) { scripts = nil }
+                }
+                var commands: [[[UInt8]]] = []
+                var sent: [(token: String, pending: Pending, partition: Int32)] = []
+                var unsent: [(String, Pending)] = []
+                for w in writes {
+                    guard let epoch = epochs[w.update.partition] else {
+                        unsent.append((w.token, w.pending))
+                        continue
+                    }
+                    commands.append(write(w.update, epoch: epoch, full: w.full, script: loaded.write))
+                    sent.append((w.token, w.pending, w.update.partition))
+                }
                 let replies = try redis.pipeline(commands)
                 metrics.latency.recordNanoseconds(Int64(now() - started))
-                metrics.batch.record(spans.count)
-                var retry: [(String, Pending)] = []
-                var i = 0
-                for span in spans {
-                    let mine = replies[i..<i + span.count]
-                    i += span.count
-                    if let transient = mine.first(where: \.isTransientError) {
-                        metrics.transientErrors.increment()
-                        retry.append((span.token, span.pending))
-                        if loggedCodes.insert(transient.errorCode!).inserted {
-                            logger.warning("redis is not taking writes now, retrying: \(transient)")
+                metrics.batch.record(sent.count)
+                var retry = unsent
+                for (w, reply) in zip(sent, replies) {
+                    switch reply {
+                    case .integer(1): continue
+                    case .integer:
+                        metrics.fenced.increment()
+                        if fencedLogged.insert(w.partition).inserted {
+                            logger.warning(
+                                "redis refused this instance's snapshot writes: another instance owns the partition now",
+                                metadata: ["partition": "\(w.partition)"])
                         }
-                    } else if let refused = mine.first(where: { $0.errorCode != nil }) {
+                    case _ where reply.errorCode == "NOSCRIPT":
+                        // Redis restarted since the scripts were loaded.
+                        scripts = nil
+                        retry.append((w.token, w.pending))
+                    case _ where reply.isTransientError:
+                        metrics.transientErrors.increment()
+                        retry.append((w.token, w.pending))
+                        if loggedCodes.insert(reply.errorCode!).inserted {
+                            logger.warning("redis is not taking writes now, retrying: \(reply)")
+                        }
+                    default:
                         metrics.permanentErrors.increment()
-                        if loggedCodes.insert(refused.errorCode!).inserted {
+                        if let code = reply.errorCode, loggedCodes.insert(code).inserted {
                             logger.error(
                                 "redis refused a snapshot write; counted in swapstats_redis_publish_errors_total{kind=\"permanent\"}, logged once per error code",
-                                metadata: ["token": "\(span.token)", "reply": "\(refused)"])
+                                metadata: ["token": "\(w.token)", "reply": "\(reply)"])
                         }
                     }
                 }
@@ -244,7 +310,7 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
                 } else {
                     putBack(retry)
                     backoff = backoff == 0 ? 50_000_000 : min(5_000_000_000, backoff * 2)
-                    retryAt = now() + backoff
+                    retryAt = now() + (scripts == nil ? 0 : backoff)
                 }
             } catch {
                 metrics.connectionErrors.increment()
@@ -276,33 +342,25 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
         }
     }
 
-    /// The commands that write one update.
-    private func commands(_ u: StatsUpdate, message: Bool, rankings: Bool) -> [[[UInt8]]] {
-        let token = Array(u.token.utf8)
-        let snap = RedisKeys.snapshot(u.token)
-        var out: [[[UInt8]]] = []
-        if let stats = u.stats {
-            out.append([b("SET"), snap, u.body, b("PX"), b("\(ttlMillis)")])
-            if message { out.append([b("PUBLISH"), RedisKeys.updates(u.token), u.body]) }
-            guard rankings else { return out }
+    /// The fenced write of one update (``RedisFence/writeScript``): its snapshot (or its
+    /// removal), and when `full` its message and every ranking.
+    private func write(_ u: StatsUpdate, epoch: Int64, full: Bool, script: [UInt8]) -> [[UInt8]] {
+        var keys = [RedisKeys.owner(topic: topic, partition: u.partition), RedisKeys.snapshot(u.token)]
+        var scores: [[UInt8]] = []
+        let removed = u.stats == nil
+        if full || removed {
             for window in windows {
-                let w = stats.window(window)
+                let w = u.stats?.window(window)
                 for by in RankBy.allCases {
-                    let key = RedisKeys.ranking(window: window, by: by)
-                    if let w, let value = by.value(of: w) {
-                        out.append([b("ZADD"), key, b(RedisKeys.score(value)), token])
-                    } else {
-                        out.append([b("ZREM"), key, token])
-                    }
+                    keys.append(RedisKeys.ranking(window: window, by: by))
+                    scores.append(w.flatMap(by.value(of:)).map { b(RedisKeys.score($0)) } ?? [])
                 }
             }
-        } else {
-            out.append([b("DEL"), snap])
-            for window in windows {
-                for by in RankBy.allCases { out.append([b("ZREM"), RedisKeys.ranking(window: window, by: by), token]) }
-            }
         }
-        return out
+        let channel = full && !removed ? RedisKeys.updates(u.token) : []
+        return [b("EVALSHA"), script, b("\(keys.count)")] + keys + [
+            b("\(epoch)"), u.body, b("\(ttlMillis)"), channel, Array(u.token.utf8), b(full || removed ? "1" : "0"),
+        ] + scores
     }
 }
 

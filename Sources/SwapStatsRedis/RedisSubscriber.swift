@@ -13,6 +13,7 @@ public final class RedisSubscriber: Sendable {
     private let logger: Logger
     private let onMessage: @Sendable (String, [UInt8]) -> Void
     private let state = Mutex<State>(State())
+    private let started = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
 
@@ -26,6 +27,11 @@ public final class RedisSubscriber: Sendable {
         self.url = url
         self.logger = logger
         self.onMessage = onMessage
+    }
+
+    /// Starts the thread (once); channels watched before are subscribed then.
+    public func start() {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in run() }
         thread.name = "swapstats-redis-subscriber"
         thread.start()
@@ -54,6 +60,7 @@ public final class RedisSubscriber: Sendable {
 
     public func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard started.load(ordering: .acquiring) else { return }
         done.wait()
     }
 

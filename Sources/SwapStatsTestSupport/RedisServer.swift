@@ -9,31 +9,52 @@ public final class RedisServer: @unchecked Sendable {
     private var process: Process?
 
     /// Starts a server and waits until it accepts connections.
-    /// - Parameter port: a fixed port (a restart on the same port); default: a free one.
+    /// - Parameter port: a fixed port (a restart on the same port); default: a free one (if
+    ///   another process takes it before the server binds it, another port is tried).
     public init(port: Int? = nil, arguments: [String] = []) throws {
         self.port = try port ?? freePort()
-        try start(arguments: arguments)
+        var attempts = port == nil ? 5 : 1
+        while true {
+            do {
+                try start(arguments: arguments)
+                return
+            } catch {
+                attempts -= 1
+                guard attempts > 0 else { throw error }
+                self.port = try freePort()
+            }
+        }
     }
 
     deinit { stop() }
 
     public var url: String { "redis://127.0.0.1:\(port)" }
 
-    /// Starts it again on the same port (after ``stop()``).
+    /// Starts it again on the same port (after ``stop()``), and waits until this very
+    /// server listens: it writes its pid file only once its port is bound, so another
+    /// process on the port is never mistaken for it.
     public func start(arguments: [String] = []) throws {
+        let pidFile = NSTemporaryDirectory() + "swapstats-redis-\(UUID().uuidString).pid"
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try Self.binary())
         p.arguments =
             [
                 "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
-                "--loglevel", "warning",
+                "--loglevel", "warning", "--pidfile", pidFile,
             ] + arguments
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
         process = p
-        let ready = waitUntil(seconds: 10) { canConnect(port: port) }
-        guard ready else {
+        let pid = "\(p.processIdentifier)"
+        let ready = waitUntil(seconds: 10) {
+            !p.isRunning
+                || ((try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(
+                    in: .whitespacesAndNewlines)
+                    == pid && canConnect(port: port))
+        }
+        guard ready, p.isRunning else {
             stop()
             throw RedisServerError(message: "redis-server did not listen on \(port)")
         }

@@ -44,7 +44,8 @@ struct RedisSnapshotPublisherTests {
         _ = try listener.command(["SUBSCRIBE", "swapstats:upd:{\(first.token)}"])
         let local = LocalSink()
         let publisher = RedisSnapshotPublisher(
-            url: url, local: local, windows: ["5m", "1h", "24h"], logger: logger)
+            url: url, topic: "swaps", local: local, windows: ["5m", "1h", "24h"], logger: logger)
+        publisher.start()
         defer { publisher.stop() }
         publisher.publish(stats: stats.map(update), trades: [])
         #expect(local.received.withLock { $0 } == stats.count)
@@ -114,7 +115,9 @@ struct RedisSnapshotPublisherTests {
     @Test func anOutageHoldsOneUpdatePerTokenAndTheLatestIsWrittenAfter() throws {
         let server = try RedisServer()
         let url = RedisURL(server.url)!
-        let publisher = RedisSnapshotPublisher(url: url, local: LocalSink(), windows: ["5m"], logger: logger)
+        let publisher = RedisSnapshotPublisher(
+            url: url, topic: "swaps", local: LocalSink(), windows: ["5m"], logger: logger)
+        publisher.start()
         defer { publisher.stop() }
         func round(_ r: Int) -> [StatsUpdate] {
             (0..<100).map { i in
@@ -164,8 +167,10 @@ struct RedisSnapshotPublisherTests {
         let url = RedisURL(server.url)!
         let stats = try someStats(tokens: 300)
         let publisher = RedisSnapshotPublisher(
-            url: url, local: LocalSink(), windows: ["5m", "1h", "24h"], refreshMillis: 3_000, checkSeconds: 0.2,
+            url: url, topic: "swaps", local: LocalSink(), windows: ["5m", "1h", "24h"], refreshMillis: 3_000,
+            checkSeconds: 0.2,
             logger: logger)
+        publisher.start()
         defer { publisher.stop() }
         publisher.publish(stats: stats.map(update), trades: [])
         let redis = RedisConnection(url: url)
@@ -208,7 +213,9 @@ struct RedisSnapshotPublisherTests {
         let url = RedisURL(server.url)!
         let stats = try someStats(tokens: 20)
         let publisher = RedisSnapshotPublisher(
-            url: url, local: LocalSink(), windows: ["5m", "1h", "24h"], ttlMillis: 1_500, logger: logger)
+            url: url, topic: "swaps", local: LocalSink(), windows: ["5m", "1h", "24h"], ttlMillis: 1_500, logger: logger
+        )
+        publisher.start()
         defer { publisher.stop() }
         publisher.publish(stats: stats.map(update), trades: [])
         let redis = RedisConnection(url: url)
@@ -235,8 +242,10 @@ struct RedisSnapshotPublisherTests {
         #expect(try redis.command(["RPUSH", "swapstats:rank:{5m}:txns", "junk"]) == .integer(1))
         let metrics = TestMetrics()
         let publisher = RedisSnapshotPublisher(
-            url: url, local: LocalSink(), windows: ["5m", "1h", "24h"], checkSeconds: 0.2, logger: logger,
+            url: url, topic: "swaps", local: LocalSink(), windows: ["5m", "1h", "24h"], checkSeconds: 0.2,
+            logger: logger,
             metricsFactory: metrics)
+        publisher.start()
         defer { publisher.stop() }
         publisher.publish(stats: stats.map(update), trades: [])
         // Every snapshot and every other ranking is written.
@@ -249,5 +258,54 @@ struct RedisSnapshotPublisherTests {
         #expect(publisher.dirtyTokens == 0)
         #expect(
             try redis.command(["LRANGE", "swapstats:rank:{5m}:txns", "0", "-1"]) == .array([.string(bytes("junk"))]))
+    }
+
+    @Test func aFormerOwnersLateWriteIsRefused() throws {
+        let server = try RedisServer()
+        let url = RedisURL(server.url)!
+        let s = try someStats(tokens: 1)[0]
+        func body(_ text: String, released: Bool = false) -> StatsUpdate {
+            StatsUpdate(
+                token: s.token, stats: released ? nil : s, body: released ? [] : bytes(text), partition: 3, readyAt: 0,
+                released: released)
+        }
+        let redis = RedisConnection(url: url)
+        func snapshot() -> RedisReply? { try? redis.command(["GET", "swapstats:snap:{\(s.token)}"]) }
+        let (metricsA, metricsB) = (TestMetrics(), TestMetrics())
+        let a = RedisSnapshotPublisher(
+            url: url, topic: "swaps", local: LocalSink(), windows: ["5m"], logger: logger, metricsFactory: metricsA)
+        let b = RedisSnapshotPublisher(
+            url: url, topic: "swaps", local: LocalSink(), windows: ["5m"], logger: logger, metricsFactory: metricsB)
+        a.start()
+        b.start()
+        defer {
+            a.stop()
+            b.stop()
+        }
+        // A owns partition 3, then B takes it over (B claims a newer epoch at its first write).
+        a.publish(stats: [body("from A")], trades: [])
+        #expect(waitUntil(seconds: 10) { snapshot() == .string(bytes("from A")) })
+        b.publish(stats: [body("from B")], trades: [])
+        #expect(waitUntil(seconds: 10) { snapshot() == .string(bytes("from B")) })
+        // A's write after B's claim (A has not seen the revocation yet) is refused.
+        a.publish(stats: [body("late from A")], trades: [])
+        let fenced = try metricsA.expectCounter("swapstats_redis_fenced_writes_total")
+        #expect(waitUntil(seconds: 10) { fenced.totalValue == 1 && a.dirtyTokens == 0 })
+        #expect(snapshot() == .string(bytes("from B")))
+        #expect(try metricsB.expectCounter("swapstats_redis_fenced_writes_total").totalValue == 0)
+        // After a FLUSHALL the owner key is gone too; B's next write sets it again and A
+        // is still refused.
+        #expect(try redis.command(["FLUSHALL"]) == .status("OK"))
+        b.publish(stats: [body("B again")], trades: [])
+        #expect(waitUntil(seconds: 10) { snapshot() == .string(bytes("B again")) })
+        a.publish(stats: [body("A again")], trades: [])
+        #expect(waitUntil(seconds: 10) { fenced.totalValue == 2 && a.dirtyTokens == 0 })
+        #expect(snapshot() == .string(bytes("B again")))
+        // B lets the partition go and A gets it back: A claims anew and its writes land.
+        b.publish(stats: [body("", released: true)], trades: [])
+        a.publish(stats: [body("", released: true)], trades: [])
+        a.publish(stats: [body("A owns it again")], trades: [])
+        #expect(waitUntil(seconds: 10) { snapshot() == .string(bytes("A owns it again")) })
+        #expect(fenced.totalValue == 2)
     }
 }

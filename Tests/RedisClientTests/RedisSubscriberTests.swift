@@ -21,6 +21,7 @@ struct RedisSubscriberTests {
         let subscriber = RedisSubscriber(url: url, logger: Logger(label: "test")) { token, body in
             got.withLock { $0.append((token, body)) }
         }
+        subscriber.start()
         defer { subscriber.stop() }
         let redis = RedisConnection(url: url)
         subscriber.watch("0xa")

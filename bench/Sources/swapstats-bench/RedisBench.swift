@@ -34,7 +34,9 @@ func redisPublishBench(tokens: Int) throws {
     for round in 0..<3 {
         _ = try redis.command(["FLUSHALL"])
         let publisher = RedisSnapshotPublisher(
-            url: RedisURL(server.url)!, local: Sink(), windows: configuration.windows.map(\.name), logger: logger)
+            url: RedisURL(server.url)!, topic: "swaps", local: Sink(), windows: configuration.windows.map(\.name),
+            logger: logger)
+        publisher.start()
         let began = now()
         publisher.publish(stats: updates, trades: [])
         while publisher.dirtyTokens > 0 { usleep(200) }

@@ -38,6 +38,7 @@ func redisWebSocketLatencyBench(updates: Int, every: Double) throws {
     let subscriber = RedisSubscriber(url: url, logger: logger) { token, body in
         box.board.withLock { $0 }?.remoteUpdate(token: token, body: body)
     }
+    subscriber.start()
     let board = StatsBoard(rankingLifetime: 0, remote: Remote(subscriber: subscriber, reader: RedisReader(url: url)))
     box.board.withLock { $0 = board }
     let http = HTTPServer(
@@ -51,7 +52,8 @@ func redisWebSocketLatencyBench(updates: Int, every: Double) throws {
         func heldTokens() -> [String] { [] }
         func heldUpdate(_ token: String) -> StatsUpdate? { nil }
     }
-    let publisher = RedisSnapshotPublisher(url: url, local: Sink(), windows: [], logger: logger)
+    let publisher = RedisSnapshotPublisher(url: url, topic: "swaps", local: Sink(), windows: [], logger: logger)
+    publisher.start()
     let latencies = LatencyLog()
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let client = try ClientBootstrap(group: group)
