@@ -40,6 +40,8 @@ enum MetricHelp {
         "swapstats_redis_republish_total":
             "Times every owned token was written to Redis again because Redis lost data, by reason (new_server, flushed, evicted).",
         "swapstats_redis_dirty_tokens": "Tokens whose newest stats wait to be written to Redis.",
+        "swapstats_redis_fenced_writes_total":
+            "Snapshot writes Redis refused because another instance claimed the token's partition since.",
         "swapstats_ingest_to_send_seconds":
             "From a change's consumption from Kafka (or the end of its WS_MIN_INTERVAL wait) to its WebSocket write.",
     ]

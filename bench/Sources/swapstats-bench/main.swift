@@ -200,6 +200,9 @@ case "day": dayBench()
 case "checkpoint-restore": checkpointBench(directory: String(args.dropFirst().first!), compact: false)
 case "checkpoint-compact": checkpointBench(directory: String(args.dropFirst().first!), compact: true)
 case "engine-hot": engineBench(tokens: 1_000, wallets: 5_000)
+// One token, 100 wallets: the state stays in cache, so this is the per-event cost without
+// memory stalls (the floor the layout and prefetching can approach).
+case "engine-floor": engineBench(tokens: 1, wallets: 100)
 case "memory": memoryBench()
 case "query": queryBench()
 case "decode": decodeBench()
