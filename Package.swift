@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "SwapStatsTestSupport", targets: ["SwapStatsTestSupport"]),
         .library(name: "KafkaClient", targets: ["KafkaClient"]),
         .library(name: "SwapStatsPipeline", targets: ["SwapStatsPipeline"]),
+        .library(name: "SwapStatsCheckpoints", targets: ["SwapStatsCheckpoints"]),
         .library(name: "SwapStatsHTTP", targets: ["SwapStatsHTTP"]),
         .library(name: "SwapStatsRedis", targets: ["SwapStatsRedis"]),
         .library(name: "RedisClient", targets: ["RedisClient"]),
@@ -38,7 +39,8 @@ let package = Package(
         .target(
             name: "SwapStatsTestSupport",
             dependencies: [
-                "SwapStatsCore", "KafkaClient", "SwapStatsPipeline", .product(name: "Logging", package: "swift-log"),
+                "SwapStatsCore", "KafkaClient", "SwapStatsCheckpoints", "SwapStatsPipeline",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // librdkafka, fenced: a modulemap and a shim header, imported by KafkaClient only.
@@ -56,15 +58,20 @@ let package = Package(
         .target(
             name: "SwapStatsRedis",
             dependencies: [
-                "SwapStatsCore", "SwapStatsPipeline", "RedisClient", .product(name: "Logging", package: "swift-log"),
+                "SwapStatsCore", "SwapStatsCheckpoints", "RedisClient", .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
-        // Partition ownership, shards, backpressure, checkpoints, dead letters.
+        // Where checkpoints live and how a partition's manifest, base and deltas are loaded,
+        // appended to and compacted: the store protocol, the directory store. No Kafka, no
+        // Redis: both build on it.
+        .target(name: "SwapStatsCheckpoints", dependencies: ["SwapStatsCore"]),
+        // Partition ownership, shards, backpressure, checkpoint writing, dead letters.
         .target(
             name: "SwapStatsPipeline",
             dependencies: [
                 "SwapStatsCore",
+                "SwapStatsCheckpoints",
                 "KafkaClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -97,6 +104,7 @@ let package = Package(
                 "SwapStatsCore",
                 "SwapStatsTestSupport",
                 "KafkaClient",
+                "SwapStatsCheckpoints",
                 "SwapStatsPipeline",
                 "RedisClient",
                 "SwapStatsRedis",
@@ -129,6 +137,7 @@ let package = Package(
                 "SwapStatsCore",
                 "SwapStatsTestSupport",
                 "KafkaClient",
+                "SwapStatsCheckpoints",
                 "SwapStatsPipeline",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -137,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "RedisClientTests",
             dependencies: [
-                "RedisClient", "SwapStatsRedis", "SwapStatsCore", "SwapStatsTestSupport", "SwapStatsPipeline",
+                "RedisClient", "SwapStatsRedis", "SwapStatsCore", "SwapStatsTestSupport", "SwapStatsCheckpoints",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
@@ -155,8 +164,8 @@ let package = Package(
         .testTarget(
             name: "SwapStatsAppTests",
             dependencies: [
-                "SwapStatsApp", "SwapStatsCore", "SwapStatsHTTP", "SwapStatsPipeline", "SwapStatsTestSupport",
-                "RedisClient",
+                "SwapStatsApp", "SwapStatsCore", "SwapStatsHTTP", "SwapStatsCheckpoints", "SwapStatsPipeline",
+                "SwapStatsTestSupport", "RedisClient",
             ]
         ),
         // End to end on real processes: `swapstats serve|kafka|replay`, kcat, the mock cluster.
@@ -166,6 +175,7 @@ let package = Package(
                 "SwapStatsCore",
                 "SwapStatsTestSupport",
                 "KafkaClient",
+                "SwapStatsCheckpoints",
                 "SwapStatsPipeline",
                 "RedisClient",
                 "SwapStatsRedis",

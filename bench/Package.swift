@@ -24,6 +24,7 @@ let package = Package(
                 .product(name: "SwapStatsCore", package: root),
                 .product(name: "SwapStatsTestSupport", package: root),
                 .product(name: "KafkaClient", package: root),
+                .product(name: "SwapStatsCheckpoints", package: root),
                 .product(name: "SwapStatsPipeline", package: root),
                 .product(name: "SwapStatsHTTP", package: root),
                 .product(name: "SwapStatsRedis", package: root),

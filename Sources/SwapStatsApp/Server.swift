@@ -4,6 +4,7 @@ import KafkaClient
 public import Logging
 import Prometheus
 import ServiceLifecycle
+import SwapStatsCheckpoints
 import SwapStatsCore
 import SwapStatsHTTP
 import SwapStatsPipeline

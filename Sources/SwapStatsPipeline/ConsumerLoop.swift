@@ -2,6 +2,7 @@ import CoreMetrics
 import Dispatch
 import KafkaClient
 import Logging
+import SwapStatsCheckpoints
 import SwapStatsCore
 import Synchronization
 

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 public import KafkaClient
 public import Logging
+public import SwapStatsCheckpoints
 public import SwapStatsCore
 import Synchronization
 

@@ -4,6 +4,7 @@ import Foundation
 import KafkaClient
 import Logging
 import Metrics
+import SwapStatsCheckpoints
 import SwapStatsCore
 import Synchronization
 

@@ -1,6 +1,6 @@
 import Foundation
 public import RedisClient
-public import SwapStatsPipeline
+public import SwapStatsCheckpoints
 import Synchronization
 
 /// Partition checkpoints in Redis, so a partition that moves to another instance resumes

@@ -1,6 +1,7 @@
 import Foundation
 public import KafkaClient
 public import Logging
+public import SwapStatsCheckpoints
 public import SwapStatsCore
 public import SwapStatsPipeline
 

@@ -1,6 +1,6 @@
 import RedisClient
+import SwapStatsCheckpoints
 import SwapStatsCore
-import SwapStatsPipeline
 import SwapStatsRedis
 import SwapStatsTestSupport
 import Testing

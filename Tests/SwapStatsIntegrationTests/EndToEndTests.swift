@@ -2,6 +2,7 @@ import Foundation
 import KafkaClient
 import Logging
 import RedisClient
+import SwapStatsCheckpoints
 import SwapStatsCore
 import SwapStatsPipeline
 import SwapStatsRedis

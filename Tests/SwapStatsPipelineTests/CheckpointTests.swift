@@ -1,4 +1,5 @@
 import Foundation
+import SwapStatsCheckpoints
 import SwapStatsCore
 import SwapStatsPipeline
 import SwapStatsTestSupport

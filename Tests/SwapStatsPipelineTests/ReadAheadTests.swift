@@ -1,7 +1,7 @@
 import Synchronization
 import Testing
 
-@testable import SwapStatsPipeline
+@testable import SwapStatsCheckpoints
 
 @Suite struct ReadAheadTests {
     @Test(arguments: [0, 1, 2, 7, 64])

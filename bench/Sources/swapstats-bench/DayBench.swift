@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import SwapStatsCheckpoints
 import SwapStatsCore
 import SwapStatsPipeline
 import SwapStatsTestSupport

@@ -1,6 +1,7 @@
 import Foundation
 import KafkaClient
 import Logging
+import SwapStatsCheckpoints
 import SwapStatsCore
 import SwapStatsPipeline
 import SwapStatsTestSupport

@@ -28,7 +28,7 @@ public struct PartitionCheckpointer: Sendable {
     public static let compactionCount = 512
 
     /// A partition with no checkpoint yet, claimed with `epoch`.
-    init(
+    public init(
         store: any CheckpointStore, topic: String, partition: Int32, configuration: EngineConfiguration, epoch: UInt64
     ) {
         self.store = store
