@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "KafkaClient", targets: ["KafkaClient"]),
         .library(name: "SwapStatsPipeline", targets: ["SwapStatsPipeline"]),
         .library(name: "SwapStatsCheckpoints", targets: ["SwapStatsCheckpoints"]),
+        .library(name: "SwapStatsPublishing", targets: ["SwapStatsPublishing"]),
         .library(name: "SwapStatsHTTP", targets: ["SwapStatsHTTP"]),
         .library(name: "SwapStatsRedis", targets: ["SwapStatsRedis"]),
         .library(name: "RedisClient", targets: ["RedisClient"]),
@@ -58,7 +59,8 @@ let package = Package(
         .target(
             name: "SwapStatsRedis",
             dependencies: [
-                "SwapStatsCore", "SwapStatsCheckpoints", "RedisClient", .product(name: "Logging", package: "swift-log"),
+                "SwapStatsCore", "SwapStatsCheckpoints", "SwapStatsPublishing", "RedisClient",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
@@ -66,12 +68,16 @@ let package = Package(
         // appended to and compacted: the store protocol, the directory store. No Kafka, no
         // Redis: both build on it.
         .target(name: "SwapStatsCheckpoints", dependencies: ["SwapStatsCore"]),
+        // What the pipeline hands the serving side: encoded stats updates and trades, the sink
+        // protocols, the set of watched tokens. Its locks stay out of the core.
+        .target(name: "SwapStatsPublishing", dependencies: ["SwapStatsCore"]),
         // Partition ownership, shards, backpressure, checkpoint writing, dead letters.
         .target(
             name: "SwapStatsPipeline",
             dependencies: [
                 "SwapStatsCore",
                 "SwapStatsCheckpoints",
+                "SwapStatsPublishing",
                 "KafkaClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -85,6 +91,7 @@ let package = Package(
             name: "SwapStatsHTTP",
             dependencies: [
                 "SwapStatsCore",
+                "SwapStatsPublishing",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -135,6 +142,7 @@ let package = Package(
             name: "SwapStatsPipelineTests",
             dependencies: [
                 "SwapStatsCore",
+                "SwapStatsPublishing",
                 "SwapStatsTestSupport",
                 "KafkaClient",
                 "SwapStatsCheckpoints",
@@ -147,6 +155,7 @@ let package = Package(
             name: "RedisClientTests",
             dependencies: [
                 "RedisClient", "SwapStatsRedis", "SwapStatsCore", "SwapStatsTestSupport", "SwapStatsCheckpoints",
+                "SwapStatsPublishing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
@@ -154,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "SwapStatsHTTPTests",
             dependencies: [
-                "SwapStatsHTTP", "SwapStatsCore", "SwapStatsTestSupport",
+                "SwapStatsHTTP", "SwapStatsCore", "SwapStatsPublishing", "SwapStatsTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

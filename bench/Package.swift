@@ -25,6 +25,7 @@ let package = Package(
                 .product(name: "SwapStatsTestSupport", package: root),
                 .product(name: "KafkaClient", package: root),
                 .product(name: "SwapStatsCheckpoints", package: root),
+                .product(name: "SwapStatsPublishing", package: root),
                 .product(name: "SwapStatsPipeline", package: root),
                 .product(name: "SwapStatsHTTP", package: root),
                 .product(name: "SwapStatsRedis", package: root),

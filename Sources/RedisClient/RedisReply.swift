@@ -20,7 +20,8 @@ public enum RedisReply: Sendable, Equatable {
 
 /// Why a Redis call failed.
 public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Could not connect (refused, unreachable, timed out); `retryIn` (s) when backing off.
+    /// Could not connect (refused, unreachable, timed out); the next attempts back off
+    /// (``backingOff(seconds:)`` until then).
     case connect(String)
     /// The connection broke or timed out mid-command; the next call reconnects.
     case io(String)

@@ -1,6 +1,7 @@
 import Dispatch
 public import NIOCore
 public import SwapStatsCore
+public import SwapStatsPublishing
 import Synchronization
 
 /// The latest encoded stats of every token this instance serves, as the shards publish

@@ -2,7 +2,8 @@ public import NIOCore
 public import SwapStatsCore
 
 /// What the HTTP layer reads: answers, never engine state. The App implements it over the
-/// ``StatsBoard`` and the pipeline (later also Redis); tests over an in-memory engine.
+/// ``StatsBoard`` and the pipeline, and other instances' tokens through ``RemoteTokens``
+/// (Redis); tests over an in-memory engine.
 public protocol StatsQuerying: Sendable {
     /// The configured windows, shortest first, and the bucket step (ms): requests are
     /// validated against them.

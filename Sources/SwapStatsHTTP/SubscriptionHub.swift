@@ -3,6 +3,7 @@ import Dispatch
 import NIOCore
 import NIOWebSocket
 import SwapStatsCore
+import SwapStatsPublishing
 import Synchronization
 
 /// Fans published updates out to WebSocket subscribers. Each update's message is encoded

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOWebSocket
 import SwapStatsCore
+import SwapStatsPublishing
 
 /// One upgraded WebSocket connection (contract §4): its subscriptions, the snapshot on each
 /// subscribe, the client's `subscribe`/`unsubscribe` messages on `/ws`, pings, and the

@@ -5,6 +5,7 @@ public import KafkaClient
 public import Logging
 public import SwapStatsCheckpoints
 public import SwapStatsCore
+public import SwapStatsPublishing
 import Synchronization
 
 /// Kafka in, engine state out: one consumer thread and one thread per shard, each shard the

@@ -6,6 +6,7 @@ import Logging
 import Metrics
 import SwapStatsCheckpoints
 import SwapStatsCore
+import SwapStatsPublishing
 import Synchronization
 
 /// Work for a shard, in the order the consumer thread saw it.

@@ -1,4 +1,5 @@
 import SwapStatsCore
+import SwapStatsPublishing
 
 /// Publishes a shard's token stats to a ``SnapshotSink``: each changed token is encoded
 /// once, at most once per `minInterval` (`WS_MIN_INTERVAL`). The first change after a quiet

@@ -146,5 +146,3 @@ public final class RedisCheckpointStore: CheckpointStore {
         do { return try result.get() } catch { throw .io("\(error)") }
     }
 }
-
-private func b(_ s: String) -> [UInt8] { Array(s.utf8) }

@@ -67,8 +67,6 @@ enum RedisFence {
     }
 }
 
-private func b(_ s: String) -> [UInt8] { Array(s.utf8) }
-
 extension RedisKeys {
     /// Holds the epoch of the newest owner of a partition (see ``RedisFence``).
     public static func owner(topic: String, partition: Int32) -> [UInt8] {

@@ -4,6 +4,7 @@ import Foundation
 public import Logging
 public import RedisClient
 public import SwapStatsCore
+public import SwapStatsPublishing
 import Synchronization
 
 /// Mirrors every published stats update into Redis (contract §5), behind the local sink it
@@ -365,8 +366,6 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
 }
 
 private func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-
-private func b(_ s: String) -> [UInt8] { Array(s.utf8) }
 
 /// The Redis names of contract §5. The `{…}` parts are hash tags, so a Redis Cluster client
 /// could shard by token (and rankings by window) later.

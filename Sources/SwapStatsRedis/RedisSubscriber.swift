@@ -109,8 +109,6 @@ public final class RedisSubscriber: Sendable {
     }
 }
 
-private func b(_ s: String) -> [UInt8] { Array(s.utf8) }
-
 extension RedisKeys {
     /// The token of a `swapstats:upd:{token}` channel.
     public static func token(ofUpdates channel: String) -> String? {

@@ -43,9 +43,9 @@ final class RedisWatch {
         let replies: [RedisReply]
         do {
             replies = try redis.pipeline([
-                [bytes("INFO"), bytes("server")], [bytes("INFO"), bytes("stats")],
+                [b("INFO"), b("server")], [b("INFO"), b("stats")],
                 // Sets the marker and says whether it was there, in one step.
-                [bytes("SET"), marker, bytes("1"), bytes("EX"), bytes("\(markerTTL)"), bytes("GET")],
+                [b("SET"), marker, b("1"), b("EX"), b("\(markerTTL)"), b("GET")],
             ])
         } catch {
             return nil
@@ -98,8 +98,6 @@ final class RedisWatch {
         return out
     }
 }
-
-private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
 private func randomInstance() -> String {
     String(UInt64.random(in: .min ... .max), radix: 16)

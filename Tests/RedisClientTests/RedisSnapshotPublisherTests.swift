@@ -3,6 +3,7 @@ import Logging
 import MetricsTestKit
 import RedisClient
 import SwapStatsCore
+import SwapStatsPublishing
 import SwapStatsRedis
 import SwapStatsTestSupport
 import Synchronization

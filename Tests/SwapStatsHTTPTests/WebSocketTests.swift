@@ -5,6 +5,7 @@ import MetricsTestKit
 import NIOCore
 import SwapStatsCore
 import SwapStatsHTTP
+import SwapStatsPublishing
 import SwapStatsTestSupport
 import Synchronization
 import Testing

@@ -1,4 +1,5 @@
 import SwapStatsCore
+import SwapStatsPublishing
 import Synchronization
 import Testing
 

@@ -7,6 +7,7 @@ import NIOPosix
 import NIOWebSocket
 import SwapStatsCore
 import SwapStatsHTTP
+import SwapStatsPublishing
 import Synchronization
 
 /// WebSocket fan-out: the server's real `StatsBoard` → `SubscriptionHub` → `HTTPServer` path

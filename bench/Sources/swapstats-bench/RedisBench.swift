@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import RedisClient
 import SwapStatsCore
+import SwapStatsPublishing
 import SwapStatsRedis
 import SwapStatsTestSupport
 

@@ -8,6 +8,7 @@ import NIOWebSocket
 import RedisClient
 import SwapStatsCore
 import SwapStatsHTTP
+import SwapStatsPublishing
 import SwapStatsRedis
 import SwapStatsTestSupport
 import Synchronization

@@ -1,3 +1,4 @@
+public import SwapStatsCore
 import Synchronization
 
 /// One token's stats as a shard publishes them: the contract §3 body, encoded once, for
@@ -46,8 +47,9 @@ public struct TradeUpdate: Sendable {
     }
 }
 
-/// Where shards publish: the serving layer's board of encoded snapshots (and, later,
-/// Redis). Called from shard threads; implementations must be quick and never block on I/O.
+/// Where shards publish: the serving layer's board of encoded snapshots, or the Redis
+/// mirror in front of it. Called from shard threads; implementations must be quick and never
+/// block on I/O.
 public protocol SnapshotSink: Sendable {
     func publish(stats: [StatsUpdate], trades: [TradeUpdate])
     /// The tokens whose trades someone wants.
