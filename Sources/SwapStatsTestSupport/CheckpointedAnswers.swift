@@ -3,7 +3,7 @@ public import KafkaClient
 public import Logging
 public import SwapStatsCheckpoints
 public import SwapStatsCore
-public import SwapStatsPipeline
+import SwapStatsPipeline
 
 /// What a set of stored checkpoints answers: each partition's state restored, flushed and
 /// asked at one `asOf`. End-to-end tests compare it with ``FinalAnswers``.
