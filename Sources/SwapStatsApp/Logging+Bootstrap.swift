@@ -37,7 +37,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var fields: [String: String] = [
-            "ts": ISO8601DateFormatter().string(from: Date()), "level": event.level.rawValue, "label": label,
+            "ts": Self.timestamp(Int(time(nil))), "level": event.level.rawValue, "label": label,
             "message": "\(event.message)",
         ]
         for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { fields[k] = "\(v)" }
@@ -45,5 +45,18 @@ struct JSONLogHandler: LogHandler {
             .joined(
                 separator: ",")
         FileHandle.standardError.write(Data(("{" + body + "}\n").utf8))
+    }
+
+    /// `seconds` since the epoch as ISO 8601 in UTC (`2026-12-03T17:31:00Z`, as
+    /// `ISO8601DateFormatter` writes it), without building a formatter for every line.
+    static func timestamp(_ seconds: Int) -> String {
+        var t = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let year = String(parts.tm_year + 1900)
+        return
+            "\(String(repeating: "0", count: max(0, 4 - year.count)))\(year)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))"
+            + "T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 }
