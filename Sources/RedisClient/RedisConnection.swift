@@ -1,5 +1,9 @@
 import CHiredis
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One hiredis context, owned by one thread (hiredis contexts are not thread-safe; this
 /// class is deliberately not `Sendable`). Commands are argv arrays of bytes, never

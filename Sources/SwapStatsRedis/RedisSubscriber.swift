@@ -1,8 +1,12 @@
 import Foundation
-import Glibc
 public import Logging
 public import RedisClient
 import Synchronization
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One pub/sub connection per instance, on a thread of its own: the `swapstats:upd:{token}`
 /// channels of the tokens someone here follows, subscribed on demand and
