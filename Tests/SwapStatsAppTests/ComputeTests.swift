@@ -6,8 +6,7 @@ import Testing
 
 /// Writes messages as a JSON-lines file in a fresh directory; returns its path.
 private func writeLines(_ messages: [SwapTraffic.Message], name: String) throws -> String {
-    let directory = NSTemporaryDirectory() + "swapstats-compute-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let directory = scratchDirectory("compute")
     let path = "\(directory)/\(name)"
     var bytes: [UInt8] = []
     for m in messages { bytes += m.value + [0x0A] }

@@ -28,8 +28,7 @@ private struct Scenario {
     let redis: RedisServer?
 
     init(_ name: String, seed: UInt64, events: Int = 12_000, redis: RedisServer? = nil) throws {
-        directory = NSTemporaryDirectory() + "swapstats-e2e-\(name)-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = scratchDirectory("e2e-\(name)")
         var t = SwapTraffic(
             seed: seed, tokens: 300, wallets: 500, events: events, span: 20 * 60_000, jitter: 20_000,
             duplicateShare: 0.05, lateShare: 0.01, invalidShare: 0.01)
@@ -322,8 +321,7 @@ struct EndToEndTests {
 
     @Test func threeInstancesAreOneServiceThroughAKillARollingRestartAndARedisRestart() throws {
         // Redis with an append-only file, so a restart keeps the checkpoints.
-        let redisDirectory = NSTemporaryDirectory() + "swapstats-e2e-redis-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: redisDirectory, withIntermediateDirectories: true)
+        let redisDirectory = scratchDirectory("e2e-redis")
         let redisServer = try RedisServer(arguments: [
             "--appendonly", "yes", "--appendfsync", "always", "--dir", redisDirectory,
         ])
@@ -640,8 +638,7 @@ struct EndToEndTests {
     }
 
     @Test func demoShowsLiveStatsAndStopsCleanlyWithItsEmbeddedKafka() throws {
-        let directory = NSTemporaryDirectory() + "swapstats-e2e-demo-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = scratchDirectory("e2e-demo")
         let demo = try ChildProcess(
             "demo", arguments: ["demo", "--rate", "2000"],
             environment: [
@@ -662,8 +659,7 @@ struct EndToEndTests {
     }
 
     @Test func aBadSettingFailsStartUpNamingTheVariable() throws {
-        let directory = NSTemporaryDirectory() + "swapstats-e2e-config-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = scratchDirectory("e2e-config")
         for (variable, value) in [
             ("BACKPRESSURE", "sometimes"), ("WINDOWS", "5m,fortnight"), ("KAFKA_NO_SUCH_THING", "1"),
             ("CHECKPOINT_INTERVAL", "-3s"),

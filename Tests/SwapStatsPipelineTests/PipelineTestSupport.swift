@@ -13,12 +13,8 @@ let testLogger: Logger = {
     return l
 }()
 
-/// A fresh empty directory under the system temporary directory.
-func temporaryDirectory(_ name: String) -> String {
-    let path = NSTemporaryDirectory() + "swapstats-\(name)-\(UUID().uuidString)"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
+/// A fresh empty directory, removed when the tests end.
+func temporaryDirectory(_ name: String) -> String { scratchDirectory(name) }
 
 func produce(_ messages: [SwapTraffic.Message], to topic: String, brokers: String) throws {
     try KafkaTestTools.produce(messages, to: topic, brokers: brokers, logger: testLogger)
