@@ -146,15 +146,16 @@ public final class RedisSnapshotPublisher: SnapshotSink, @unchecked Sendable {
     public func publish(stats: [StatsUpdate], trades: [TradeUpdate]) {
         local.publish(stats: stats, trades: trades)
         guard !stats.isEmpty else { return }
+        var left: Set<Int32> = []
         let depth = dirty.withLock { d in
             for u in stats {
                 // The partition moved: its new owner writes the token now; ours must not
-                // land after theirs.
+                // land after theirs (and its claim goes).
                 d[u.token] = u.released ? nil : .update(u)
+                if u.released { left.insert(u.partition) }
             }
             return d.count
         }
-        let left = Set(stats.lazy.filter(\.released).map(\.partition))
         if !left.isEmpty { released.withLock { $0.formUnion(left) } }
         metrics.depth.record(depth)
         wake.signal()
