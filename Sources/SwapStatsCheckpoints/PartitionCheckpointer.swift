@@ -154,7 +154,7 @@ public struct PartitionCheckpointer: Sendable {
     }
 
     /// Folds the base and the deltas into a new base, one piece at a time, then stores the
-    /// manifest naming it and deletes what it replaced. Returns false, having changed
+    /// manifest naming it and deletes what it replaced. Returns nil, having changed
     /// nothing, when `shouldStop` turned true between pieces.
     /// - Returns: the new base's bytes, or nil when stopped.
     public mutating func compact(shouldStop: () -> Bool = { false }) throws(CheckpointError) -> Int? {
